@@ -1,0 +1,154 @@
+import type { Deps } from './deps';
+import { AuthError } from './errors';
+import type { RequestContext } from './log';
+import {
+  createSession,
+  findLiveSession,
+  listSessions,
+  revokeAllSessions,
+  revokeSession,
+  rotateRefreshToken,
+  type IssuedSession,
+  type SessionView,
+} from './sessions/sessions';
+import { signAccessToken, verifyAccessToken } from './tokens/access-token';
+import { authenticateUser, type User } from './users/users';
+
+/** The token response of the contract (login and refresh). */
+export interface TokenResponse {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  /** Seconds until the refresh token (and the session, unless refreshed) expires. */
+  refreshExpiresIn: number;
+  sessionId: string;
+  user: User;
+}
+
+/** The caller as the authorizer established it. */
+export interface Principal {
+  userId: string;
+  sessionId: string;
+}
+
+export interface LoginInput {
+  email: unknown;
+  password: unknown;
+  deviceName?: string;
+}
+
+/**
+ * Checks the credentials and opens a session. Fails with `invalid_credentials` (unknown
+ * email and wrong password alike) or `invalid_request`. Two store requests: the user lookup
+ * and the session creation.
+ */
+export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse> {
+  const user = await authenticateUser(deps, input);
+  if (!user) {
+    deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
+    throw new AuthError('invalid_credentials');
+  }
+  const session = await createSession(deps, user, {
+    name: input.deviceName ?? '',
+    userAgent: context.userAgent,
+    ip: context.ip,
+  });
+  deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: session.sessionId });
+  for (const evicted of session.evicted) {
+    deps.logger.event('session_evicted', context, { outcome: 'success', userId: user.id, sessionId: evicted, reason: 'max_sessions' });
+  }
+  return issueTokens(deps, session);
+}
+
+/**
+ * Rotates a refresh token (see {@link rotateRefreshToken}). Fails with `invalid_token`
+ * (malformed, unknown, expired or revoked) or `token_reused` (the session is now revoked).
+ * A store fault fails with `service_unavailable` and consumes nothing. One store request.
+ */
+export async function refresh(deps: Deps, refreshToken: string, context: RequestContext): Promise<TokenResponse> {
+  const result = await rotateRefreshToken(deps, refreshToken);
+  switch (result.outcome) {
+    case 'rotated':
+    case 'grace':
+      deps.logger.event('refresh', context, {
+        outcome: 'success',
+        userId: result.session.user.id,
+        sessionId: result.session.sessionId,
+        ...(result.outcome === 'grace' ? { reason: 'grace_interval' } : {}),
+      });
+      return issueTokens(deps, result.session);
+    case 'reused':
+      deps.logger.event('reuse_detected', context, { outcome: 'denied', sessionId: result.sessionId, reason: 'session_revoked' });
+      throw new AuthError('token_reused');
+    case 'invalid':
+      deps.logger.event('refresh', context, { outcome: 'failure', sessionId: result.sessionId, reason: 'invalid_token' });
+      throw new AuthError('invalid_token');
+  }
+}
+
+/** Revokes the caller's session; idempotent. One store request. */
+export async function logout(deps: Deps, principal: Principal, context: RequestContext): Promise<void> {
+  await revokeSession(deps, principal.userId, principal.sessionId);
+  deps.logger.event('logout', context, { outcome: 'success', ...principal });
+}
+
+/** Revokes every session of the caller. One store request. */
+export async function logoutAll(deps: Deps, principal: Principal, context: RequestContext): Promise<void> {
+  const count = await revokeAllSessions(deps, principal.userId);
+  deps.logger.event('logout_all', context, { outcome: 'success', ...principal, reason: `${count} sessions` });
+}
+
+/** The caller's live sessions, newest first. One store request. */
+export function listMySessions(deps: Deps, principal: Principal): Promise<SessionView[]> {
+  return listSessions(deps, principal.userId, principal.sessionId);
+}
+
+/**
+ * Revokes one of the caller's sessions. Fails with `not_found` (changing nothing) when the
+ * id is not a live session of the caller's. One store request.
+ */
+export async function revokeMySession(deps: Deps, principal: Principal, sessionId: string, context: RequestContext): Promise<void> {
+  if (!(await revokeSession(deps, principal.userId, sessionId))) throw new AuthError('not_found', 'No such session.');
+  deps.logger.event('session_revoked', context, { outcome: 'success', userId: principal.userId, sessionId });
+}
+
+/** The caller's user and session; `invalid_token` if the session ended meanwhile. */
+export async function me(deps: Deps, principal: Principal): Promise<{ user: User; session: { id: string } }> {
+  const user = await findLiveSession(deps, principal.userId, principal.sessionId);
+  if (!user) throw new AuthError('invalid_token');
+  return { user, session: { id: principal.sessionId } };
+}
+
+/**
+ * The authorizer's decision for a bearer token: the principal when the token is valid and
+ * its session is alive, else `null`. Costs one read-only store request (none for a token
+ * that fails verification). A store fault throws: the caller must deny.
+ */
+export async function authorize(deps: Deps, token: string): Promise<Principal | null> {
+  const claims = await verifyAccessToken(deps.keyRing, deps.config, token, deps.clock.now());
+  if (!claims) return null;
+  const user = await findLiveSession(deps, claims.userId, claims.sessionId);
+  return user ? { userId: claims.userId, sessionId: claims.sessionId } : null;
+}
+
+async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {
+  const now = deps.clock.now();
+  const access = await signAccessToken(deps.keyRing, deps.config, {
+    userId: session.user.id,
+    sessionId: session.sessionId,
+    tokenId: deps.ids.tokenId(),
+    nowMs: now,
+    sessionExpiresAtMs: session.expiresAtMs,
+  });
+  return {
+    accessToken: access.token,
+    refreshToken: session.refreshToken,
+    tokenType: 'Bearer',
+    expiresIn: access.expiresIn,
+    refreshExpiresIn: Math.max(0, Math.floor((session.expiresAtMs - now) / 1000)),
+    sessionId: session.sessionId,
+    user: session.user,
+  };
+}

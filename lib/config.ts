@@ -1,0 +1,170 @@
+import { ConfigError } from './errors';
+
+export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'HS256';
+
+/** `N/<seconds>s` parsed, or `null` for `off`. */
+export type RateLimit = { limit: number; windowSeconds: number } | null;
+
+export interface Config {
+  redisUrl: string;
+  redisToken: string;
+  /** Prefix of every Redis key (lets tests and several stages share one database). */
+  redisKeyPrefix: string;
+  /** Per-request timeout of a Redis HTTP call, in milliseconds. */
+  redisTimeoutMs: number;
+  jwtAlgorithm: JwtAlgorithm;
+  /** Private JWK (EdDSA/ES256) as parsed JSON; undefined under HS256. */
+  jwtPrivateKey: Record<string, unknown> | undefined;
+  /** Shared secret bytes (HS256); undefined otherwise. */
+  jwtSecret: Uint8Array | undefined;
+  /** Extra public JWKs still accepted for verification (rotation). */
+  jwtVerifyKeys: Record<string, unknown>[];
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  sessionMaxTtlSeconds: number;
+  refreshReuseIntervalSeconds: number;
+  maxSessionsPerUser: number;
+  bcryptCost: number;
+  rateLimits: {
+    loginPerIp: RateLimit;
+    loginPerAccount: RateLimit;
+    registerPerIp: RateLimit;
+    refreshPerSession: RateLimit;
+  };
+  /** Origins allowed by CORS; empty = CORS off (no CORS headers at all). */
+  corsAllowedOrigins: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the configuration once. Nothing else in the project reads
+ * `process.env`. Throws {@link ConfigError} naming the variable on anything missing,
+ * malformed or unsafe (a short HS256 secret, a private JWK without `kid`).
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const jwtAlgorithm = oneOf(env, 'JWT_ALGORITHM', ['EdDSA', 'ES256', 'HS256'] as const, 'EdDSA');
+  const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400);
+  const refreshTokenTtlSeconds = integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 604_800, 1, 31_536_000);
+  const sessionMaxTtlSeconds = integer(env, 'SESSION_MAX_TTL_SECONDS', 2_592_000, 1, 31_536_000);
+
+  return {
+    redisUrl: url(env, 'UPSTASH_REDIS_REST_URL'),
+    redisToken: required(env, 'UPSTASH_REDIS_REST_TOKEN'),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'auth:',
+    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 50, 10_000),
+    jwtAlgorithm,
+    jwtPrivateKey: jwtAlgorithm === 'HS256' ? undefined : privateJwk(env, jwtAlgorithm),
+    jwtSecret: jwtAlgorithm === 'HS256' ? secret(env, 'JWT_SECRET') : undefined,
+    jwtVerifyKeys: jwkSet(env, 'JWT_VERIFY_KEYS'),
+    jwtIssuer: required(env, 'JWT_ISSUER'),
+    jwtAudience: required(env, 'JWT_AUDIENCE'),
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    sessionMaxTtlSeconds,
+    refreshReuseIntervalSeconds: integer(env, 'REFRESH_REUSE_INTERVAL_SECONDS', 10, 0, 300),
+    maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
+    // bcrypt below 10 is too cheap to slow down offline guessing; 4..9 only for tests.
+    bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
+    rateLimits: {
+      loginPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_IP', '20/60s'),
+      loginPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_ACCOUNT', '10/900s'),
+      registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_PER_IP', '10/3600s'),
+      refreshPerSession: rateLimit(env, 'RATE_LIMIT_REFRESH_PER_SESSION', '30/60s'),
+    },
+    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  };
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is required but not set.`);
+  return value;
+}
+
+function url(env: Env, name: string): string {
+  const value = required(env, name);
+  if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL.`);
+  return value.replace(/\/+$/, '');
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const match = allowed.find((candidate) => candidate === raw);
+  if (!match) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}".`);
+  return match;
+}
+
+function secret(env: Env, name: string): Uint8Array {
+  const bytes = new TextEncoder().encode(required(env, name));
+  // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+  if (bytes.length < 32) throw new ConfigError(`${name} must be at least 32 bytes long.`);
+  return bytes;
+}
+
+function parseJson(env: Env, name: string): unknown {
+  try {
+    return JSON.parse(required(env, name));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${name} must be valid JSON.`);
+  }
+}
+
+function privateJwk(env: Env, algorithm: 'EdDSA' | 'ES256'): Record<string, unknown> {
+  const jwk = parseJson(env, 'JWT_PRIVATE_KEY');
+  if (!isRecord(jwk) || typeof jwk.d !== 'string') {
+    throw new ConfigError('JWT_PRIVATE_KEY must be a private JWK (a JSON object with "d").');
+  }
+  if (typeof jwk.kid !== 'string' || jwk.kid === '') {
+    throw new ConfigError('JWT_PRIVATE_KEY must have a "kid" (key id) for rotation.');
+  }
+  const expected = algorithm === 'EdDSA' ? { kty: 'OKP', crv: 'Ed25519' } : { kty: 'EC', crv: 'P-256' };
+  if (jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
+    throw new ConfigError(`JWT_PRIVATE_KEY must be a ${expected.kty}/${expected.crv} key for JWT_ALGORITHM=${algorithm}.`);
+  }
+  return jwk;
+}
+
+function jwkSet(env: Env, name: string): Record<string, unknown>[] {
+  if (!env[name]?.trim()) return [];
+  const set = parseJson(env, name);
+  if (!isRecord(set) || !Array.isArray(set.keys)) throw new ConfigError(`${name} must be a JWK Set: {"keys": [...]}.`);
+  return set.keys.map((key, index) => {
+    if (!isRecord(key) || typeof key.kid !== 'string') throw new ConfigError(`${name} key #${index} must be a JWK with a "kid".`);
+    // A verify-only key must be public: publishing a private or symmetric key would leak it.
+    if ('d' in key || key.kty === 'oct') throw new ConfigError(`${name} key "${key.kid}" must be a public key.`);
+    return key;
+  });
+}
+
+function rateLimit(env: Env, name: string, fallback: string): RateLimit {
+  const raw = (env[name]?.trim() || fallback).toLowerCase();
+  if (raw === 'off') return null;
+  const match = /^(\d+)\/(\d+)s$/.exec(raw);
+  const limit = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2]);
+  if (!match || limit < 1 || windowSeconds < 1) {
+    throw new ConfigError(`${name} must be "N/<seconds>s" (e.g. 20/60s) or "off", got "${raw}".`);
+  }
+  return { limit, windowSeconds };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from '@upstash/redis';
+import { loadConfig, type Config } from './config';
+import { createAuthLogger, type AuthLogger } from './log';
+import { createKeys, type RedisKeys } from './store/keys';
+import { createRedisClient } from './store/redis';
+import { loadKeyRing, type KeyRing } from './tokens/key-ring';
+
+/** Milliseconds since the epoch. Everything time-dependent reads this one clock. */
+export interface Clock {
+  now(): number;
+}
+
+/** Server-made random ids (128 bits, base64url). Injected so tests can pin them. */
+export interface Ids {
+  userId(): string;
+  sessionId(): string;
+  tokenId(): string;
+}
+
+/** What every `lib/` operation receives: built once per cold start, never per request. */
+export interface Deps {
+  config: Config;
+  redis: Redis;
+  keys: RedisKeys;
+  keyRing: KeyRing;
+  clock: Clock;
+  ids: Ids;
+  logger: AuthLogger;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+const randomId = (): string => randomBytes(16).toString('base64url');
+export const randomIds: Ids = { userId: randomId, sessionId: randomId, tokenId: randomId };
+
+/**
+ * Loads and validates the configuration, imports the keys and creates the Redis client.
+ * Throws a ConfigError naming the variable when the configuration is unusable.
+ */
+export async function createDeps(overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined> } = {}): Promise<Deps> {
+  const config = loadConfig(overrides.env ?? process.env);
+  return {
+    config,
+    redis: overrides.redis ?? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs }),
+    keys: overrides.keys ?? createKeys(config.redisKeyPrefix),
+    keyRing: overrides.keyRing ?? (await loadKeyRing(config)),
+    clock: overrides.clock ?? systemClock,
+    ids: overrides.ids ?? randomIds,
+    logger: overrides.logger ?? createAuthLogger(),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The one list of error codes of the public contract (shared/SPEC.md) and the HTTP status
+ * each maps to. `lib/` fails only with {@link AuthError}; the HTTP layer maps it once.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  token_reused: 401,
+  forbidden: 403,
+  not_found: 404,
+  email_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Default human text per code; callers may give a more precise one (never a secret). */
+const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
+  invalid_request: 'The request is malformed.',
+  invalid_credentials: 'The email or password is incorrect.',
+  invalid_token: 'The token is invalid, expired or revoked.',
+  token_reused: 'The refresh token was already used; the session has been revoked.',
+  forbidden: 'The request is not allowed.',
+  not_found: 'Not found.',
+  email_taken: 'An account with this email already exists.',
+  payload_too_large: 'The request body is larger than 16384 bytes.',
+  unsupported_media_type: 'The request body must be application/json.',
+  rate_limited: 'Too many requests; retry later.',
+  internal_error: 'Something went wrong on our side.',
+  service_unavailable: 'The service is temporarily unavailable; retry later.',
+};
+
+/** An expected failure with a stable code. `retryAfterSeconds` becomes `Retry-After`. */
+export class AuthError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+    super(message ?? DEFAULT_MESSAGE[code], options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AuthError';
+    this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/**
+ * Redis could not be reached or answered with an error. Always surfaces as 503
+ * `service_unavailable`: a store fault never lets a request through.
+ */
+export class StoreUnavailableError extends AuthError {
+  constructor(cause: unknown) {
+    super('service_unavailable', undefined, { retryAfterSeconds: 1, cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A configuration variable is missing or unsafe; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Checks a presented refresh token against its session and rotates it, in one atomic step.
+ *
+ * The session keeps only hashes: `rt` (current token), `prev` (the one rotated last, with
+ * `rotated` = when), `hist` (older rotated ones, newest first, capped) and `next` (the current
+ * token's secret encrypted under a key derived from `prev`'s secret, so only a holder of the
+ * previous token can recover it during the grace interval; Redis alone cannot).
+ *
+ * Outcomes (first element of the reply):
+ * - `rotated`: the presented token was current; it becomes `prev`, the new one current, the
+ *   idle deadline moves to min(now + refresh TTL, absolute deadline), `used` = now.
+ * - `grace`: the presented token is `prev` and was rotated at most ARGV[5] ms ago: nothing
+ *   changes, and the reply carries `next` so the caller hands out the same successor
+ *   (concurrent refreshes of one token all succeed with the same session).
+ * - `reused`: the presented token was rotated before (outside the grace interval): the whole
+ *   session is deleted with its index entry.
+ * - `invalid`: unknown session, expired session, or a token this session never issued
+ *   (nothing changes: a guessed token cannot revoke someone's session).
+ *
+ * KEYS[1] session hash. The user's index is ARGV[9] .. uid (the caller knows only the session
+ * id until the session is read).
+ * ARGV[1] presented hash, ARGV[2] new hash, ARGV[3] new secret encrypted for the grace case,
+ * ARGV[4] now (ms), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
+ * ARGV[7] session id, ARGV[8] how many older hashes to remember, ARGV[9] user index key prefix.
+ * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, next} | {'reused'} | {'invalid'}
+ */
+export const ROTATE_REFRESH_TOKEN = `
+local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist')
+local uid, email, abs, exp = s[1], s[2], tonumber(s[3]), tonumber(s[4])
+local presented, now, grace = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
+if not uid or not exp or exp <= now then return {'invalid'} end
+local index = ARGV[9] .. uid
+
+if presented == s[5] then
+  local newExp = math.min(now + tonumber(ARGV[6]), abs)
+  local hist = s[9] or ''
+  if s[6] then
+    hist = s[6] .. ' ' .. hist
+    local cap = tonumber(ARGV[8])
+    local kept, n = {}, 0
+    for h in string.gmatch(hist, '%S+') do
+      if n < cap then n = n + 1; kept[n] = h end
+    end
+    hist = table.concat(kept, ' ')
+  end
+  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', presented, 'next', ARGV[3], 'rotated', ARGV[4],
+    'used', ARGV[4], 'exp', string.format('%d', newExp), 'hist', hist)
+  redis.call('PEXPIREAT', KEYS[1], string.format('%d', newExp))
+  redis.call('ZADD', index, string.format('%d', newExp), ARGV[7])
+  if redis.call('PEXPIRETIME', index) < newExp then
+    redis.call('PEXPIREAT', index, string.format('%d', newExp))
+  end
+  return {'rotated', uid, email, string.format('%d', newExp)}
+end
+
+local reused = false
+if presented == s[6] then
+  if grace > 0 and now - tonumber(s[8]) <= grace then
+    return {'grace', uid, email, string.format('%d', exp), s[7]}
+  end
+  reused = true
+elseif s[9] then
+  for h in string.gmatch(s[9], '%S+') do
+    if h == presented then reused = true end
+  end
+end
+if reused then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', index, ARGV[7])
+  return {'reused'}
+end
+return {'invalid'}
+`;

@@ -1,0 +1,86 @@
+import { SignJWT, jwtVerify } from 'jose';
+import type { Config } from '../config';
+import type { KeyRing } from './key-ring';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Tokens longer than this are refused before any parsing (ours are ~400 bytes). */
+export const MAX_ACCESS_TOKEN_BYTES = 8192;
+/** RFC 8725 §3.9 clock skew allowance; the contract caps it at 5 s. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+export interface AccessTokenClaims {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface SignAccessTokenInput {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  nowMs: number;
+  /** The session's deadline (ms): the token never outlives it. */
+  sessionExpiresAtMs: number;
+}
+
+/**
+ * Signs an access token with absolute times from the caller's clock. Its `exp` is the earlier
+ * of now + ACCESS_TOKEN_TTL_SECONDS and the session's deadline.
+ */
+export async function signAccessToken(
+  keyRing: KeyRing,
+  config: Config,
+  input: SignAccessTokenInput,
+): Promise<{ token: string; expiresIn: number }> {
+  const now = Math.floor(input.nowMs / 1000);
+  const expiresAt = Math.min(now + config.accessTokenTtlSeconds, Math.floor(input.sessionExpiresAtMs / 1000));
+  const token = await new SignJWT({ sid: input.sessionId })
+    .setProtectedHeader({ alg: keyRing.algorithm, typ: ACCESS_TOKEN_TYPE, ...(keyRing.signingKid ? { kid: keyRing.signingKid } : {}) })
+    .setIssuer(config.jwtIssuer)
+    .setAudience(config.jwtAudience)
+    .setSubject(input.userId)
+    .setJti(input.tokenId)
+    .setIssuedAt(now)
+    .setExpirationTime(expiresAt)
+    .sign(keyRing.signingKey);
+  return { token, expiresIn: Math.max(0, expiresAt - now) };
+}
+
+/**
+ * Verifies an access token: signature with a key chosen by `kid` and pinned algorithm, `typ`,
+ * `iss`, `aud`, `exp`, `nbf`, `iat` not in the future and not older than the token lifetime,
+ * and the presence and type of `sub`, `sid`, `jti`. Returns `null` for any token that is not
+ * valid (an expected outcome, not an exception); it never consults Redis.
+ */
+export async function verifyAccessToken(
+  keyRing: KeyRing,
+  config: Config,
+  token: string,
+  nowMs: number,
+): Promise<AccessTokenClaims | null> {
+  if (token.length > MAX_ACCESS_TOKEN_BYTES) return null;
+  try {
+    const { payload } = await jwtVerify(token, (header) => keyRing.resolveVerifyKey(header), {
+      algorithms: keyRing.algorithms,
+      typ: ACCESS_TOKEN_TYPE,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
+      maxTokenAge: config.accessTokenTtlSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(nowMs),
+    });
+    const { sub, sid, jti, iat, exp } = payload;
+    if (typeof sub !== 'string' || !ID_PATTERN.test(sub)) return null;
+    if (typeof sid !== 'string' || !ID_PATTERN.test(sid)) return null;
+    if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
+    return { userId: sub, sessionId: sid, tokenId: jti, issuedAt: iat, expiresAt: exp };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,96 @@
+import { importJWK, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
+import type { Config, JwtAlgorithm } from '../config';
+import { ConfigError } from '../errors';
+
+type VerifyKey = CryptoKey | Uint8Array;
+
+/** The keys of one cold start: imported once, then only looked up. */
+export interface KeyRing {
+  /** Algorithm new tokens are signed with. */
+  algorithm: JwtAlgorithm;
+  /** `kid` put in the header of new tokens (none under HS256). */
+  signingKid: string | undefined;
+  signingKey: VerifyKey;
+  /** Every algorithm some verification key uses; passed to jose as the pinned list. */
+  algorithms: JwtAlgorithm[];
+  /** Picks the verification key for a token header; throws when none matches kid and alg. */
+  resolveVerifyKey(header: JWTHeaderParameters): VerifyKey;
+  /** Public JWK Set served at /.well-known/jwks.json (empty under HS256). */
+  jwks: { keys: JWK[] };
+}
+
+const ALG_BY_KEY_TYPE: Record<string, JwtAlgorithm> = { 'OKP/Ed25519': 'EdDSA', 'EC/P-256': 'ES256' };
+
+/**
+ * Imports the signing key and every extra verification key once. Fails with
+ * {@link ConfigError} on a key jose cannot import or whose type does not match its `alg`.
+ */
+export async function loadKeyRing(config: Config): Promise<KeyRing> {
+  if (config.jwtAlgorithm === 'HS256') {
+    const secret = config.jwtSecret!;
+    return {
+      algorithm: 'HS256',
+      signingKid: undefined,
+      signingKey: secret,
+      algorithms: ['HS256'],
+      resolveVerifyKey: (header) => {
+        if (header.alg !== 'HS256') throw new Error('algorithm not allowed');
+        return secret;
+      },
+      jwks: { keys: [] },
+    };
+  }
+
+  const privateJwk = config.jwtPrivateKey as JWK;
+  const signingKid = privateJwk.kid!;
+  const signingKey = await importKey(privateJwk, config.jwtAlgorithm, 'JWT_PRIVATE_KEY');
+  const signingPublic = toPublicJwk(privateJwk, config.jwtAlgorithm);
+
+  const entries = new Map<string, { alg: JwtAlgorithm; key: VerifyKey; jwk: JWK }>();
+  entries.set(signingKid, { alg: config.jwtAlgorithm, key: await importKey(signingPublic, config.jwtAlgorithm, 'JWT_PRIVATE_KEY'), jwk: signingPublic });
+  for (const raw of config.jwtVerifyKeys as JWK[]) {
+    const alg = algorithmOf(raw);
+    if (entries.has(raw.kid!)) continue; // the signing key listed again during rotation
+    const jwk = toPublicJwk(raw, alg);
+    entries.set(raw.kid!, { alg, key: await importKey(jwk, alg, 'JWT_VERIFY_KEYS'), jwk });
+  }
+
+  return {
+    algorithm: config.jwtAlgorithm,
+    signingKid,
+    signingKey,
+    algorithms: [...new Set([...entries.values()].map((entry) => entry.alg))],
+    resolveVerifyKey: (header) => {
+      const entry = header.kid === undefined ? undefined : entries.get(header.kid);
+      // The key decides the algorithm, never the token: a kid of an EdDSA key with
+      // alg ES256 (or HS256, the classic confusion attack) finds nothing.
+      if (!entry || entry.alg !== header.alg) throw new Error('no matching verification key');
+      return entry.key;
+    },
+    jwks: { keys: [...entries.values()].map((entry) => entry.jwk) },
+  };
+}
+
+function algorithmOf(jwk: JWK): JwtAlgorithm {
+  const alg = ALG_BY_KEY_TYPE[`${jwk.kty}/${jwk.crv}`];
+  if (!alg || (jwk.alg !== undefined && jwk.alg !== alg)) {
+    throw new ConfigError(`JWT_VERIFY_KEYS key "${jwk.kid}" must be an Ed25519 (EdDSA) or P-256 (ES256) public key.`);
+  }
+  return alg;
+}
+
+/** The public half with only the members a verifier needs. */
+function toPublicJwk(jwk: JWK, alg: JwtAlgorithm): JWK {
+  const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: jwk.kid, alg, use: 'sig' };
+  if (jwk.kty === 'EC') publicJwk.y = jwk.y;
+  return publicJwk;
+}
+
+async function importKey(jwk: JWK, alg: JwtAlgorithm, variable: string): Promise<CryptoKey> {
+  try {
+    const key = await importJWK({ ...jwk, alg }, alg);
+    return key as CryptoKey;
+  } catch (error) {
+    throw new ConfigError(`${variable}: key "${jwk.kid}" cannot be imported as ${alg} (${(error as Error).message}).`);
+  }
+}

@@ -1,0 +1,83 @@
+import type { Deps } from '../deps';
+import { AuthError } from '../errors';
+import type { RequestContext } from '../log';
+import { readHashFields, runScript } from '../store/redis';
+import { REGISTER_USER } from '../store/scripts/register-user';
+import { createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
+
+export interface User {
+  id: string;
+  email: string;
+}
+
+export interface RegisteredUser extends User {
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+const MAX_EMAIL_LENGTH = 254;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Trimmed, lower-cased email: the one form used for storage, lookup and rate-limit keys.
+ * Throws `invalid_request` for a non-string or something that is not an address.
+ */
+export function normalizeEmail(value: unknown): string {
+  if (typeof value !== 'string') throw new AuthError('invalid_request', 'email must be a string.');
+  const email = value.trim().toLowerCase();
+  if (email.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(email)) {
+    throw new AuthError('invalid_request', 'email must be a valid email address.');
+  }
+  return email;
+}
+
+/**
+ * Creates a user with a server-made id. Atomic: of concurrent registrations of one email,
+ * exactly one succeeds; the others fail with `email_taken`. Fails with `invalid_request`
+ * (bad email or password) before any hashing or store access.
+ */
+export async function registerUser(
+  deps: Deps,
+  input: { email: unknown; password: unknown },
+  context: RequestContext,
+): Promise<RegisteredUser> {
+  const email = normalizeEmail(input.email);
+  const password = normalizePassword(input.password, true);
+  const passwordHash = await hashPassword(password, deps.config.bcryptCost);
+  const user = { id: deps.ids.userId(), email, createdAt: new Date(deps.clock.now()).toISOString() };
+
+  const created = await runScript<number>(deps.redis, REGISTER_USER, [deps.keys.userByEmail(email)], [
+    'id', user.id, 'email', email, 'pw', passwordHash, 'created', user.createdAt,
+  ]);
+  if (created !== 1) {
+    deps.logger.event('register', context, { outcome: 'failure', reason: 'email_taken' });
+    throw new AuthError('email_taken');
+  }
+  deps.logger.event('register', context, { outcome: 'success', userId: user.id });
+  return user;
+}
+
+const dummyHashes = new Map<number, string>();
+
+/**
+ * Checks an email and password. Unknown email and wrong password fail alike with
+ * `invalid_credentials`, after one bcrypt comparison of the same cost either way (a dummy
+ * hash stands in for the missing user), so neither the answer nor its timing tells them apart.
+ * One store request.
+ */
+export async function authenticateUser(
+  deps: Deps,
+  input: { email: unknown; password: unknown },
+): Promise<User | null> {
+  const email = normalizeEmail(input.email);
+  const password = normalizePassword(input.password, false);
+  const [id, storedEmail, passwordHash] = await readHashFields(deps.redis, deps.keys.userByEmail(email), ['id', 'email', 'pw']);
+
+  if (!id || !storedEmail || !passwordHash) {
+    let dummy = dummyHashes.get(deps.config.bcryptCost);
+    if (!dummy) dummyHashes.set(deps.config.bcryptCost, (dummy = createDummyHash(deps.config.bcryptCost)));
+    await verifyPassword(password, dummy);
+    return null;
+  }
+  return (await verifyPassword(password, passwordHash)) ? { id, email: storedEmail } : null;
+}
