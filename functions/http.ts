@@ -1,0 +1,198 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { readAuthorizerContext, type AuthorizedPrincipal } from '../lib/authorizer-context';
+import { createDeps, type Deps } from '../lib/deps';
+import { AuthError, ERROR_STATUS, StoreUnavailableError, type ErrorCode } from '../lib/errors';
+import type { RequestContext } from '../lib/log';
+
+/** Bodies over this many bytes are refused before anything parses or hashes them. */
+export const MAX_BODY_BYTES = 16_384;
+
+/**
+ * Built once per cold start and awaited by every invocation. A configuration error is kept
+ * (not thrown at import) so that each request answers a clean 500 and the log names the
+ * variable, instead of the runtime printing a stack trace.
+ */
+const depsPromise: Promise<Deps> = createDeps();
+depsPromise.catch(() => undefined);
+
+export type HttpEvent = APIGatewayProxyEventV2 & {
+  requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: { lambda?: Record<string, unknown> } };
+};
+export type HttpResult = { statusCode: number; body?: unknown; headers?: Record<string, string> };
+
+export interface HandlerInput<TBody> {
+  event: HttpEvent;
+  body: TBody;
+  deps: Deps;
+  context: RequestContext;
+}
+
+/** A JSON response; `Cache-Control: no-store` since every answer of an auth API is personal. */
+export function json(statusCode: number, body?: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, body, headers };
+}
+
+/**
+ * Wraps a thin handler in the shared HTTP stack: body size guard (413, first), JSON content
+ * type (415) and parsing (400), security headers, CORS (off unless CORS_ALLOWED_ORIGINS), and
+ * the one error mapper. The handler validates its fields, calls one `lib/` function and
+ * returns {@link json}; it never builds an error response itself.
+ */
+export function httpHandler<TBody = undefined>(
+  options: { parseBody: boolean },
+  handle: (input: HandlerInput<TBody>) => Promise<HttpResult>,
+) {
+  const core = async (event: HttpEvent, lambdaContext: Context): Promise<APIGatewayProxyResultV2> => {
+    const deps = await depsPromise;
+    const result = await handle({
+      event,
+      body: (options.parseBody ? event.body : undefined) as TBody,
+      deps,
+      context: requestContextOf(event, lambdaContext),
+    });
+    return toResponse(result);
+  };
+
+  const handler = middy<HttpEvent, APIGatewayProxyResultV2, Error, Context>(core)
+    .use(httpSecurityHeaders())
+    .use(corsMiddleware())
+    .use(errorMapper())
+    .use(bodySizeGuard());
+  if (options.parseBody) handler.use(httpJsonBodyParser());
+  return handler;
+}
+
+/** The principal the authorizer allowed; `invalid_token` if the route was not behind it. */
+export function principalOf(event: HttpEvent): AuthorizedPrincipal {
+  const principal = readAuthorizerContext(event);
+  if (!principal) throw new AuthError('invalid_token');
+  return principal;
+}
+
+/** Fails with `invalid_request` naming the field unless `value` is a plain JSON object. */
+export function requireObject(value: unknown, field = 'body'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AuthError('invalid_request', `${field} must be a JSON object.`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Fails with `invalid_request` naming the field unless it is a non-empty string. */
+export function requireString(body: Record<string, unknown>, field: string): string {
+  const value = Object.hasOwn(body, field) ? body[field] : undefined;
+  if (value === undefined || value === null) throw new AuthError('invalid_request', `${field} is required.`);
+  if (typeof value !== 'string' || value === '') throw new AuthError('invalid_request', `${field} must be a non-empty string.`);
+  return value;
+}
+
+function requestContextOf(event: HttpEvent, lambdaContext: Context): RequestContext {
+  return {
+    // The address API Gateway saw; X-Forwarded-For and friends are client-controlled.
+    ip: event.requestContext?.http?.sourceIp ?? '',
+    userAgent: event.requestContext?.http?.userAgent ?? event.headers?.['user-agent'] ?? '',
+    requestId: event.requestContext?.requestId ?? lambdaContext?.awsRequestId ?? '',
+  };
+}
+
+function toResponse(result: HttpResult): APIGatewayProxyResultV2 {
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...result.headers };
+  if (result.body === undefined) return { statusCode: result.statusCode, headers, body: '' };
+  return {
+    statusCode: result.statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+function errorResponse(code: ErrorCode, message: string, retryAfterSeconds?: number): APIGatewayProxyResultV2 {
+  return toResponse({
+    statusCode: ERROR_STATUS[code],
+    body: { error: code, message },
+    headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
+/** middy's own HTTP errors (from its parsers) by status, in the contract's codes. */
+const MIDDY_STATUS_CODES: Record<number, ErrorCode> = {
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'invalid_request',
+  400: 'invalid_request',
+};
+
+/**
+ * The one place errors become responses. AuthError → its code and status; middy's parser
+ * errors → the matching contract code; anything else is logged and becomes a bare 500.
+ * A stack trace never reaches the client.
+ */
+function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      const requestId = request.event?.requestContext?.requestId;
+      if (error instanceof AuthError) {
+        if (error instanceof StoreUnavailableError) {
+          const deps = await depsPromise.catch(() => undefined);
+          deps?.logger.error('store_fault', error, { requestId });
+          deps?.logger.event('store_fault', requestContextOf(request.event, request.context), { outcome: 'failure' });
+        }
+        request.response = errorResponse(error.code, error.message, error.retryAfterSeconds);
+        return;
+      }
+      const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+      const code = typeof status === 'number' ? MIDDY_STATUS_CODES[status] : undefined;
+      if (code) {
+        const message = code === 'invalid_request' ? 'The body is not valid JSON.' : new AuthError(code).message;
+        request.response = errorResponse(code, message);
+        return;
+      }
+      const deps = await depsPromise.catch(() => undefined);
+      if (deps) deps.logger.error('internal_error', error, { requestId });
+      else console.error(JSON.stringify({ level: 'ERROR', message: 'internal_error', error: (error as Error)?.message, requestId }));
+      request.response = errorResponse('internal_error', new AuthError('internal_error').message);
+    },
+  };
+}
+
+/** 413 before parsing: counts the bytes of the body as sent (decoded when base64). */
+function bodySizeGuard(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
+  return {
+    before: (request) => {
+      const { body, isBase64Encoded } = request.event;
+      if (typeof body !== 'string') return;
+      const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, 'utf8');
+      if (bytes > MAX_BODY_BYTES) throw new AuthError('payload_too_large');
+    },
+  };
+}
+
+/**
+ * CORS only for the configured origins (CORS_ALLOWED_ORIGINS); none configured = no CORS
+ * headers at all, so browsers on other origins cannot read any answer.
+ */
+function corsMiddleware(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
+  let cors: MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> | null | undefined;
+  const get = async () => {
+    if (cors === undefined) {
+      const origins = (await depsPromise.catch(() => undefined))?.config.corsAllowedOrigins ?? [];
+      cors = origins.length === 0
+        ? null
+        : (httpCors({ origins, credentials: false, headers: 'Authorization,Content-Type', methods: 'GET,POST,DELETE', maxAge: 600 }) as never);
+    }
+    return cors;
+  };
+  return {
+    after: async (request) => {
+      const middleware = await get();
+      await middleware?.after?.(request);
+    },
+    onError: async (request) => {
+      const middleware = await get();
+      await middleware?.onError?.(request);
+    },
+  };
+}

@@ -1,0 +1,8 @@
+import { logoutAll } from '../lib/auth';
+import { httpHandler, json, principalOf } from './http';
+
+/** POST /auth/logout-all (behind the authorizer) → 204; every session of the caller is revoked. */
+export const handler = httpHandler({ parseBody: false }, async ({ event, deps, context }) => {
+  await logoutAll(deps, principalOf(event), context);
+  return json(204);
+});
