@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+
+/**
+ * A new signing key pair as JWKs: the private one (with `kid`, for JWT_PRIVATE_KEY / the SSM
+ * parameter) and its public half (for JWT_VERIFY_KEYS during a rotation).
+ */
+export async function generateSigningKey(algorithm: SigningAlgorithm = 'EdDSA'): Promise<{ privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> }> {
+  const { privateKey, publicKey } = await generateKeyPair(algorithm, { crv: algorithm === 'EdDSA' ? 'Ed25519' : undefined, extractable: true });
+  const kid = `${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: algorithm, use: 'sig' };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: algorithm, use: 'sig' };
+  return { privateJwk, publicJwk };
+}
+
+/** A random HS256 secret of 48 bytes (the minimum is 32). */
+export function generateHmacSecret(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+// `npm run keys [EdDSA|ES256]`: prints a new key pair for a deployment or a rotation.
+if (require.main === module) {
+  const algorithm = (process.argv[2] ?? 'EdDSA') as SigningAlgorithm;
+  if (algorithm !== 'EdDSA' && algorithm !== 'ES256') {
+    console.error('usage: npm run keys [EdDSA|ES256]');
+    process.exit(2);
+  }
+  void generateSigningKey(algorithm).then(({ privateJwk, publicJwk }) => {
+    console.log(`# Private JWK (kid ${String(privateJwk.kid)}): store it as a SecureString, never in the repo:`);
+    console.log(`#   aws ssm put-parameter --type SecureString --name /serverless-auth/<stage>/jwt-private-key --value '<the JSON below>'`);
+    console.log(JSON.stringify(privateJwk));
+    console.log('\n# Public JWK: add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
+    console.log(JSON.stringify(publicJwk));
+  });
+}

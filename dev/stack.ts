@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
+import { startGateway, type Gateway } from './gateway';
+import { generateHmacSecret, generateSigningKey } from './keys';
+import { startRedisServer, type RedisServerHandle } from './redis-server';
+
+export const ROOT = path.resolve(__dirname, '..');
+const DEV_DIR = path.join(ROOT, '.dev');
+
+export interface StackOptions {
+  /** Port of the API (serverless-offline). */
+  port?: number;
+  /** Port of serverless-offline's Lambda endpoint (must differ per running stack). */
+  lambdaPort?: number;
+  /** Port of the Upstash-REST gateway; 0 = any free port. */
+  gatewayPort?: number;
+  /** Variables for the functions, on top of the process environment. */
+  env?: Record<string, string>;
+  /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
+  output?: 'inherit' | 'ignore';
+  /** Keys are kept under .dev/ and reused across starts (default) or made fresh in memory. */
+  persistKeys?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface Stack {
+  url: string;
+  gateway: Gateway;
+  redis: RedisServerHandle;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole local stack: redis-server, the Upstash-REST gateway in front of it, and
+ * serverless-offline with every function and the authorizer. Resolves when the API answers.
+ * Everything it started is stopped by `stop()` (and killed if this process exits).
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => undefined);
+  const port = options.port ?? 3000;
+  mkdirSync(path.join(DEV_DIR, 'redis'), { recursive: true });
+  mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
+
+  const baseEnv: Record<string, string> = { ...definedEnv(process.env), ...options.env };
+  const token = baseEnv.UPSTASH_REDIS_REST_TOKEN || randomBytes(24).toString('base64url');
+
+  const redis = await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), log });
+  let gateway: Gateway | undefined;
+  let offline: ChildProcess | undefined;
+  const stop = async () => {
+    if (offline && offline.exitCode === null) await killProcessGroup(offline);
+    await gateway?.close();
+    await redis.stop();
+  };
+  try {
+    gateway = await startGateway({ redisPort: redis.port, token, port: options.gatewayPort ?? 0 });
+    log(`redis-server on 127.0.0.1:${redis.port}, Upstash REST gateway on ${gateway.url}`);
+
+    const env: Record<string, string> = {
+      JWT_ISSUER: `http://localhost:${port}`,
+      JWT_AUDIENCE: `http://localhost:${port}`,
+      ...baseEnv,
+      ...(await developmentKeys(baseEnv, options.persistKeys ?? true, log)),
+      UPSTASH_REDIS_REST_URL: gateway.url,
+      UPSTASH_REDIS_REST_TOKEN: token,
+      PORT: String(port),
+      LAMBDA_PORT: String(options.lambdaPort ?? port + 2),
+      // serverless-esbuild leaves a folder per build in TMPDIR: keep them in the project.
+      TMPDIR: path.join(ROOT, '.tmp'),
+    };
+    loadConfig(env); // fail here, with the variable's name, rather than on the first request
+
+    offline = spawn(path.join(ROOT, 'node_modules/.bin/serverless'), ['offline', 'start', '--stage', 'local', '--useInProcess'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+      detached: true, // own process group, so stop() also ends esbuild and the Lambda workers
+    });
+    const child = offline;
+    process.once('exit', () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForApi(url, child);
+    return { url, gateway, redis, env, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Development keys when none are configured: an EdDSA/ES256 key pair or an HS256 secret,
+ * kept in .dev/ (git-ignored) so tokens survive a restart. Announced, never silent.
+ */
+async function developmentKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {
+  const algorithm = env.JWT_ALGORITHM || 'EdDSA';
+  if (algorithm === 'HS256') {
+    if (env.JWT_SECRET) return {};
+    const file = path.join(DEV_DIR, 'jwt-secret.txt');
+    const secret = persist && existsSync(file) ? readFileSync(file, 'utf8').trim() : generateHmacSecret();
+    if (persist) writeFileSync(file, secret, { mode: 0o600 });
+    log(`No JWT_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
+    return { JWT_SECRET: secret };
+  }
+  if (env.JWT_PRIVATE_KEY) return {};
+  if (algorithm !== 'EdDSA' && algorithm !== 'ES256') return {}; // loadConfig names the problem
+  const file = path.join(DEV_DIR, `jwt-private-key.${algorithm}.json`);
+  let privateJwk: string;
+  if (persist && existsSync(file)) privateJwk = readFileSync(file, 'utf8').trim();
+  else {
+    privateJwk = JSON.stringify((await generateSigningKey(algorithm)).privateJwk);
+    if (persist) writeFileSync(file, privateJwk, { mode: 0o600 });
+  }
+  log(`No JWT_PRIVATE_KEY set: using a development ${algorithm} key${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
+  return { JWT_PRIVATE_KEY: privateJwk };
+}
+
+async function waitForApi(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`serverless-offline exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`serverless-offline did not answer on ${url} within 120 s`);
+}
+
+async function killProcessGroup(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
