@@ -1,10 +1,10 @@
-import { registerUser } from '../lib/users/users';
+import { register } from '../lib/auth';
 import { httpHandler, json, requireObject, requireString } from './http';
 
 /** POST /auth/register `{email, password}` → 201 `{user:{id,email,createdAt}}`. */
 export const handler = httpHandler<unknown>({ parseBody: true }, async ({ body, deps, context }) => {
   const input = requireObject(body);
-  const user = await registerUser(
+  const user = await register(
     deps,
     { email: requireString(input, 'email'), password: requireString(input, 'password') },
     context,

@@ -12,7 +12,8 @@ import {
   type SessionView,
 } from './sessions/sessions';
 import { signAccessToken, verifyAccessToken } from './tokens/access-token';
-import { authenticateUser, type User } from './users/users';
+import type { LimitName } from './rate-limit';
+import { authenticateUser, normalizeEmail, registerUser, type RegisteredUser, type User } from './users/users';
 
 /** The token response of the contract (login and refresh). */
 export interface TokenResponse {
@@ -40,12 +41,19 @@ export interface LoginInput {
 }
 
 /**
- * Checks the credentials and opens a session. Fails with `invalid_credentials` (unknown
- * email and wrong password alike) or `invalid_request`. Two store requests: the user lookup
- * and the session creation.
+ * Checks the credentials and opens a session. Fails with `rate_limited` (per client IP and
+ * per account, before any password work), `invalid_credentials` (unknown email and wrong
+ * password alike) or `invalid_request`. Store requests: the rate limits, the user lookup and
+ * the session creation.
  */
 export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse> {
-  const user = await authenticateUser(deps, input);
+  const email = normalizeEmail(input.email);
+  // Before any password work: while limited, even the right password is refused.
+  await limit(deps, context, 'login', [
+    { name: 'loginPerIp', identifier: context.ip },
+    { name: 'loginPerAccount', identifier: email },
+  ]);
+  const user = await authenticateUser(deps, { email, password: input.password });
   if (!user) {
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');
@@ -79,12 +87,39 @@ export async function refresh(deps: Deps, refreshToken: string, context: Request
         ...(result.outcome === 'grace' ? { reason: 'grace_interval' } : {}),
       });
       return issueTokens(deps, result.session);
+    case 'limited':
+      deps.logger.event('rate_limited', context, { outcome: 'denied', sessionId: result.sessionId, reason: 'refresh_per_session' });
+      throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(result.retryAfterMs / 1000)) });
     case 'reused':
       deps.logger.event('reuse_detected', context, { outcome: 'denied', sessionId: result.sessionId, reason: 'session_revoked' });
       throw new AuthError('token_reused');
     case 'invalid':
       deps.logger.event('refresh', context, { outcome: 'failure', sessionId: result.sessionId, reason: 'invalid_token' });
       throw new AuthError('invalid_token');
+  }
+}
+
+/**
+ * Registers a user, limited per client IP. Fails with `rate_limited`, `invalid_request` or
+ * `email_taken`.
+ */
+export async function register(
+  deps: Deps,
+  input: { email: unknown; password: unknown },
+  context: RequestContext,
+): Promise<RegisteredUser> {
+  await limit(deps, context, 'register', [{ name: 'registerPerIp', identifier: context.ip }]);
+  return registerUser(deps, input, context);
+}
+
+async function limit(deps: Deps, context: RequestContext, action: string, attempts: { name: LimitName; identifier: string }[]): Promise<void> {
+  try {
+    await deps.rateLimiter.check(attempts, deps.clock.now());
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'rate_limited') {
+      deps.logger.event('rate_limited', context, { outcome: 'denied', reason: action });
+    }
+    throw error;
   }
 }
 

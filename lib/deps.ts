@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import { loadConfig, type Config } from './config';
 import { createAuthLogger, type AuthLogger } from './log';
+import { createRateLimiter, type RateLimiter } from './rate-limit';
 import { createKeys, type RedisKeys } from './store/keys';
 import { createRedisClient } from './store/redis';
 import { loadKeyRing, type KeyRing } from './tokens/key-ring';
@@ -27,6 +28,7 @@ export interface Deps {
   clock: Clock;
   ids: Ids;
   logger: AuthLogger;
+  rateLimiter: RateLimiter;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -40,10 +42,13 @@ export const randomIds: Ids = { userId: randomId, sessionId: randomId, tokenId: 
  */
 export async function createDeps(overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined> } = {}): Promise<Deps> {
   const config = loadConfig(overrides.env ?? process.env);
+  const redis = overrides.redis ?? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs });
+  const keys = overrides.keys ?? createKeys(config.redisKeyPrefix);
   return {
     config,
-    redis: overrides.redis ?? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs }),
-    keys: overrides.keys ?? createKeys(config.redisKeyPrefix),
+    redis,
+    keys,
+    rateLimiter: overrides.rateLimiter ?? createRateLimiter(redis, keys, config),
     keyRing: overrides.keyRing ?? (await loadKeyRing(config)),
     clock: overrides.clock ?? systemClock,
     ids: overrides.ids ?? randomIds,

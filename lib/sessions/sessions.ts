@@ -46,6 +46,7 @@ export interface IssuedSession {
 
 export type RotationResult =
   | { outcome: 'rotated' | 'grace'; session: IssuedSession }
+  | { outcome: 'limited'; sessionId: string; retryAfterMs: number }
   | { outcome: 'reused' | 'invalid'; sessionId?: string };
 
 /**
@@ -88,7 +89,8 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
  * script): `rotated` for the current token; `grace` for the previous one within
  * REFRESH_REUSE_INTERVAL_SECONDS of its rotation (same successor, nothing revoked); `reused`
  * for an older one, which has revoked the whole session; `invalid` for anything else
- * (malformed, unknown, expired), which changes nothing. One store request.
+ * (malformed, unknown, expired), which changes nothing; `limited` when the session used up
+ * RATE_LIMIT_REFRESH_PER_SESSION (nothing consumed). One store request.
  */
 export async function rotateRefreshToken(deps: Deps, refreshToken: string): Promise<RotationResult> {
   const parsed = parseRefreshToken(refreshToken);
@@ -106,6 +108,8 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     parsed.sessionId,
     REUSE_HISTORY,
     keys.userSessionsPrefix,
+    config.rateLimits.refreshPerSession?.limit ?? 0,
+    (config.rateLimits.refreshPerSession?.windowSeconds ?? 0) * 1000,
   ]);
 
   const [outcome, userId, email, expiresAt, sealed] = reply;
@@ -121,6 +125,7 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
       },
     };
   }
+  if (outcome === 'limited') return { outcome, sessionId: parsed.sessionId, retryAfterMs: Number(userId) };
   return { outcome: outcome === 'reused' ? 'reused' : 'invalid', sessionId: parsed.sessionId };
 }
 

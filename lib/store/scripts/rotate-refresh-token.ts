@@ -14,6 +14,10 @@
  *   (concurrent refreshes of one token all succeed with the same session).
  * - `reused`: the presented token was rotated before (outside the grace interval): the whole
  *   session is deleted with its index entry.
+ * - `limited`: a current or grace-interval token, but the session has used up its refreshes
+ *   for this window (ARGV[10] per ARGV[11] ms, 0 = no limit): nothing changes, the token stays
+ *   usable; the reply carries the ms until the window ends. Only tokens this session issued
+ *   count, so a stranger who knows a session id cannot exhaust its limit.
  * - `invalid`: unknown session, expired session, or a token this session never issued
  *   (nothing changes: a guessed token cannot revoke someone's session).
  *
@@ -21,17 +25,32 @@
  * id until the session is read).
  * ARGV[1] presented hash, ARGV[2] new hash, ARGV[3] new secret encrypted for the grace case,
  * ARGV[4] now (ms), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
- * ARGV[7] session id, ARGV[8] how many older hashes to remember, ARGV[9] user index key prefix.
- * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, next} | {'reused'} | {'invalid'}
+ * ARGV[7] session id, ARGV[8] how many older hashes to remember, ARGV[9] user index key prefix,
+ * ARGV[10] refreshes allowed per window (0 = unlimited), ARGV[11] window (ms).
+ * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, next} | {'limited', ms}
+ * | {'reused'} | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `
-local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist')
+local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist', 'rlw', 'rlc')
 local uid, email, abs, exp = s[1], s[2], tonumber(s[3]), tonumber(s[4])
 local presented, now, grace = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 if not uid or not exp or exp <= now then return {'invalid'} end
 local index = ARGV[9] .. uid
 
+-- Fixed-window refresh limit, stored in the session itself (no extra key, same atomic step).
+local function limited()
+  local max, window = tonumber(ARGV[10]), tonumber(ARGV[11])
+  if max == 0 then return nil end
+  local start, count = tonumber(s[10]) or 0, tonumber(s[11]) or 0
+  if now - start >= window then start, count = now, 0 end
+  if count >= max then return {'limited', string.format('%d', start + window - now)} end
+  redis.call('HSET', KEYS[1], 'rlw', string.format('%d', start), 'rlc', count + 1)
+  return nil
+end
+
 if presented == s[5] then
+  local over = limited()
+  if over then return over end
   local newExp = math.min(now + tonumber(ARGV[6]), abs)
   local hist = s[9] or ''
   if s[6] then
@@ -56,6 +75,8 @@ end
 local reused = false
 if presented == s[6] then
   if grace > 0 and now - tonumber(s[8]) <= grace then
+    local over = limited()
+    if over then return over end
     return {'grace', uid, email, string.format('%d', exp), s[7]}
   end
   reused = true

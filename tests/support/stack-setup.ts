@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { startStack } from '../../dev/stack';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    stackGatewayUrl: string;
+    stackGatewayToken: string;
+    stackEnv: Record<string, string>;
+  }
+}
+
+/**
+ * The configuration every HTTP test runs against. Cheap bcrypt so the suite is fast; a cap of
+ * 3 sessions and a 2 s grace interval so those rules can be seen; per-IP limits high because
+ * every test client is 127.0.0.1 (the per-IP limits are proven in integration tests).
+ */
+export const HTTP_TEST_ENV: Record<string, string> = {
+  BCRYPT_COST: '4',
+  MAX_SESSIONS_PER_USER: '3',
+  REFRESH_REUSE_INTERVAL_SECONDS: '2',
+  RATE_LIMIT_LOGIN_PER_IP: '10000/60s',
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: '8/60s',
+  RATE_LIMIT_REGISTER_PER_IP: '10000/60s',
+  RATE_LIMIT_REFRESH_PER_SESSION: '30/60s',
+};
+
+/** The whole local stack (redis-server, gateway, serverless-offline), as `npm start` runs it. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const port = Number(process.env.TEST_HTTP_PORT ?? 3100);
+  const stack = await startStack({
+    port,
+    lambdaPort: port + 2,
+    output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
+    persistKeys: false,
+    env: { ...HTTP_TEST_ENV, REDIS_KEY_PREFIX: `test-${randomBytes(4).toString('hex')}:` },
+  });
+  project.provide('apiUrl', stack.url);
+  project.provide('stackGatewayUrl', stack.gateway.url);
+  project.provide('stackGatewayToken', stack.env.UPSTASH_REDIS_REST_TOKEN!);
+  project.provide('stackEnv', stack.env);
+  return () => stack.stop();
+}

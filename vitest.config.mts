@@ -1,0 +1,39 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Three layers (STYLE.md §9): unit (no network), integration (lib/ against a real
+ * redis-server through the Upstash-REST gateway and the real @upstash/redis client) and http
+ * (a client's view, through serverless-offline). Each layer starts only what it needs.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          globalSetup: ['tests/support/redis-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'http',
+          include: ['tests/http/**/*.test.ts'],
+          globalSetup: ['tests/support/stack-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // One stack serves every file; files run one at a time against it.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
