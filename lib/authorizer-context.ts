@@ -9,16 +9,18 @@ export interface AuthorizedPrincipal {
   sessionId: string;
 }
 
+/** v2: the context sits under `lambda`; v1: directly on `authorizer`. */
 interface EventWithAuthorizer {
-  requestContext?: {
-    authorizer?: ({ lambda?: Record<string, unknown> | null } & Record<string, unknown>) | null;
-  } | null;
+  requestContext?: { authorizer?: object | null } | null;
 }
 
 /** The `{userId, sessionId}` the authorizer allowed, or `null` when the event carries none. */
 export function readAuthorizerContext(event: EventWithAuthorizer): AuthorizedPrincipal | null {
-  const authorizer = event.requestContext?.authorizer;
-  const context = authorizer?.lambda ?? authorizer;
+  const authorizer = event.requestContext?.authorizer as { lambda?: unknown } | null | undefined;
+  const context = (authorizer && typeof authorizer.lambda === 'object' && authorizer.lambda !== null ? authorizer.lambda : authorizer) as
+    | Record<string, unknown>
+    | null
+    | undefined;
   const userId = context?.userId;
   const sessionId = context?.sessionId;
   return typeof userId === 'string' && userId !== '' && typeof sessionId === 'string' && sessionId !== ''

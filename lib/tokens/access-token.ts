@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import type { KeyRing } from './key-ring';
 
@@ -51,27 +51,34 @@ export async function signAccessToken(
   return { token, expiresIn: Math.max(0, expiresAt - now) };
 }
 
+export interface VerifyOptions {
+  /** Picks the key for a token header (throws when none fits). */
+  getKey: JWTVerifyGetKey;
+  /** The pinned algorithms; anything else is refused before the key is looked up. */
+  algorithms: string[];
+  issuer: string;
+  audience: string;
+  /** The issuer's access token lifetime: an older `iat` is refused. */
+  maxTokenAgeSeconds: number;
+}
+
 /**
  * Verifies an access token: signature with a key chosen by `kid` and pinned algorithm, `typ`,
  * `iss`, `aud`, `exp`, `nbf`, `iat` not in the future and not older than the token lifetime,
- * and the presence and type of `sub`, `sid`, `jti`. Returns `null` for any token that is not
- * valid (an expected outcome, not an exception); it never consults Redis.
+ * and the presence and type of `sub`, `sid`, `jti` (RFC 8725 checks jose leaves to the
+ * caller). Returns `null` for any token that is not valid (an expected outcome, not an
+ * exception); it never consults Redis.
  */
-export async function verifyAccessToken(
-  keyRing: KeyRing,
-  config: Config,
-  token: string,
-  nowMs: number,
-): Promise<AccessTokenClaims | null> {
+export async function verifyAccessTokenWith(options: VerifyOptions, token: string, nowMs: number): Promise<AccessTokenClaims | null> {
   if (token.length > MAX_ACCESS_TOKEN_BYTES) return null;
   try {
-    const { payload } = await jwtVerify(token, (header) => keyRing.resolveVerifyKey(header), {
-      algorithms: keyRing.algorithms,
+    const { payload } = await jwtVerify(token, options.getKey, {
+      algorithms: options.algorithms,
       typ: ACCESS_TOKEN_TYPE,
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
+      issuer: options.issuer,
+      audience: options.audience,
       requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
-      maxTokenAge: config.accessTokenTtlSeconds,
+      maxTokenAge: options.maxTokenAgeSeconds,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: new Date(nowMs),
     });
@@ -83,4 +90,19 @@ export async function verifyAccessToken(
   } catch {
     return null;
   }
+}
+
+/** {@link verifyAccessTokenWith} with this service's own keys and configuration. */
+export function verifyAccessToken(keyRing: KeyRing, config: Config, token: string, nowMs: number): Promise<AccessTokenClaims | null> {
+  return verifyAccessTokenWith(
+    {
+      getKey: (header) => keyRing.resolveVerifyKey(header),
+      algorithms: keyRing.algorithms,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      maxTokenAgeSeconds: config.accessTokenTtlSeconds,
+    },
+    token,
+    nowMs,
+  );
 }
