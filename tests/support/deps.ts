@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDeps, type Clock, type Deps } from '../../lib/deps';
 import { generateSigningKey } from '../../dev/keys';
+import type { AuthLogger } from '../../lib/log';
 
 /** A clock tests move by hand: real time plus an offset, so Redis TTLs stay meaningful. */
 export function createTestClock(): Clock & { advance(ms: number): void } {
   let offset = 0;
   return { now: () => Date.now() + offset, advance: (ms) => (offset += ms) };
 }
+
+/** Tests that assert on log lines pass their own logger; the rest keep the output readable. */
+export const silentLogger: AuthLogger = { event: () => undefined, error: () => undefined };
 
 let signingKey: Promise<string> | undefined;
 
@@ -18,6 +22,7 @@ let signingKey: Promise<string> | undefined;
 export async function createTestDeps(env: Record<string, string> = {}, overrides: Partial<Deps> = {}): Promise<Deps> {
   signingKey ??= generateSigningKey('EdDSA').then(({ privateJwk }) => JSON.stringify(privateJwk));
   return createDeps({
+    logger: silentLogger,
     ...overrides,
     env: {
       UPSTASH_REDIS_REST_URL: inject('gatewayUrl'),
