@@ -83,6 +83,7 @@ function policyFor(principal: Principal | null, methodArn: string): APIGatewayAu
 
 /** `arn:aws:execute-api:region:account:apiId/stage/METHOD/path` → `arn:...:apiId/stage/*`. */
 export function apiWideArn(methodArn: string): string {
-  const [prefix, apiId, stage] = methodArn.split('/');
-  return prefix && apiId && stage ? `${prefix}/${apiId}/${stage}/*` : methodArn;
+  // The API id is joined to the account by a colon: the first '/' part is `...:apiId`.
+  const [prefix, stage] = methodArn.split('/');
+  return prefix && stage ? `${prefix}/${stage}/*` : methodArn;
 }
