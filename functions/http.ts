@@ -164,7 +164,7 @@ function bodySizeGuard(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Erro
     before: (request) => {
       const { body, isBase64Encoded } = request.event;
       if (typeof body !== 'string') return;
-      const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, 'utf8');
+      const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > MAX_BODY_BYTES) throw new AuthError('payload_too_large');
     },
   };
