@@ -9,6 +9,8 @@ export const MAX_ACCESS_TOKEN_BYTES = 8192;
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+/** A compact JWS and nothing else: jose's base64 decoding skips whitespace, we do not. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AccessTokenClaims {
   userId: string;
@@ -70,7 +72,7 @@ export interface VerifyOptions {
  * exception); it never consults Redis.
  */
 export async function verifyAccessTokenWith(options: VerifyOptions, token: string, nowMs: number): Promise<AccessTokenClaims | null> {
-  if (token.length > MAX_ACCESS_TOKEN_BYTES) return null;
+  if (token.length > MAX_ACCESS_TOKEN_BYTES || !COMPACT_JWS.test(token)) return null;
   try {
     const { payload } = await jwtVerify(token, options.getKey, {
       algorithms: options.algorithms,
