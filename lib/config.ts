@@ -54,7 +54,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'UPSTASH_REDIS_REST_URL'),
     redisToken: required(env, 'UPSTASH_REDIS_REST_TOKEN'),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'auth:',
-    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 50, 10_000),
+    // Capped so the authorizer's fail-closed answer stays within 3 s, whatever is configured.
+    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 50, 2500),
     jwtAlgorithm,
     jwtPrivateKey: jwtAlgorithm === 'HS256' ? undefined : privateJwk(env, jwtAlgorithm),
     jwtSecret: jwtAlgorithm === 'HS256' ? secret(env, 'JWT_SECRET') : undefined,

@@ -50,7 +50,14 @@ export async function loadKeyRing(config: Config): Promise<KeyRing> {
   entries.set(signingKid, { alg: config.jwtAlgorithm, key: await importKey(signingPublic, config.jwtAlgorithm, 'JWT_PRIVATE_KEY'), jwk: signingPublic });
   for (const raw of config.jwtVerifyKeys as JWK[]) {
     const alg = algorithmOf(raw);
-    if (entries.has(raw.kid!)) continue; // the signing key listed again during rotation
+    const existing = entries.get(raw.kid!);
+    if (existing) {
+      // The signing key listed again during a rotation is fine; another key under its kid is not.
+      if (existing.jwk.x !== raw.x || existing.jwk.y !== raw.y) {
+        throw new ConfigError(`JWT_VERIFY_KEYS key "${raw.kid}" reuses the kid of a different key.`);
+      }
+      continue;
+    }
     const jwk = toPublicJwk(raw, alg);
     entries.set(raw.kid!, { alg, key: await importKey(jwk, alg, 'JWT_VERIFY_KEYS'), jwk });
   }
