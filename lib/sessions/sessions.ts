@@ -114,7 +114,9 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
 
   const [outcome, userId, email, expiresAt, sealed] = reply;
   if ((outcome === 'rotated' || outcome === 'grace') && userId && email && expiresAt) {
-    const secret = outcome === 'rotated' ? successor : openSuccessor(parsed.secret, sealed ?? '');
+    // Grace: walk the chain of sealed successors from the presented token to the current one.
+    const secret =
+      outcome === 'rotated' ? successor : (sealed ?? '').split(' ').reduce((previous, next) => openSuccessor(previous, next), parsed.secret);
     return {
       outcome,
       session: {

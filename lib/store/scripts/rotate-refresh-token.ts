@@ -2,16 +2,18 @@
  * Checks a presented refresh token against its session and rotates it, in one atomic step.
  *
  * The session keeps only hashes: `rt` (current token), `prev` (the one rotated last, with
- * `rotated` = when), `hist` (older rotated ones, newest first, capped) and `next` (the current
- * token's secret encrypted under a key derived from `prev`'s secret, so only a holder of the
- * previous token can recover it during the grace interval; Redis alone cannot).
+ * `rotated` = when) and `next` (the current token's secret encrypted under a key derived from
+ * `prev`'s secret, so only a holder of the previous token can recover it; Redis alone cannot).
+ * `hist` holds the older rotated tokens, newest first, capped, each as
+ * `hash,rotatedAtMs,sealedSuccessor`: a chain the holder of any of them can walk forward.
  *
  * Outcomes (first element of the reply):
  * - `rotated`: the presented token was current; it becomes `prev`, the new one current, the
  *   idle deadline moves to min(now + refresh TTL, absolute deadline), `used` = now.
- * - `grace`: the presented token is `prev` and was rotated at most ARGV[5] ms ago: nothing
- *   changes, and the reply carries `next` so the caller hands out the same successor
- *   (concurrent refreshes of one token all succeed with the same session).
+ * - `grace`: the presented token was rotated at most ARGV[5] ms ago (it is `prev`, or in
+ *   `hist` when its successor was rotated too): nothing changes, and the reply carries the
+ *   sealed successors from it up to the current token, so the caller hands out the current
+ *   token (concurrent refreshes of one token all succeed with the same session).
  * - `reused`: the presented token was rotated before (outside the grace interval): the whole
  *   session is deleted with its index entry.
  * - `limited`: a current or grace-interval token, but the session has used up its refreshes
@@ -27,7 +29,7 @@
  * ARGV[4] now (ms), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
  * ARGV[7] session id, ARGV[8] how many older hashes to remember, ARGV[9] user index key prefix,
  * ARGV[10] refreshes allowed per window (0 = unlimited), ARGV[11] window (ms).
- * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, next} | {'limited', ms}
+ * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, 'sealed sealed ...'} | {'limited', ms}
  * | {'reused'} | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `
@@ -54,7 +56,7 @@ if presented == s[5] then
   local newExp = math.min(now + tonumber(ARGV[6]), abs)
   local hist = s[9] or ''
   if s[6] then
-    hist = s[6] .. ' ' .. hist
+    hist = s[6] .. ',' .. s[8] .. ',' .. (s[7] or '') .. ' ' .. hist
     local cap = tonumber(ARGV[8])
     local kept, n = {}, 0
     for h in string.gmatch(hist, '%S+') do
@@ -72,18 +74,35 @@ if presented == s[5] then
   return {'rotated', uid, email, string.format('%d', newExp)}
 end
 
-local reused = false
+-- A rotated token: \`prev\` (chain = its successor) or one in \`hist\` (chain = every
+-- successor from it up to the current token).
+local rotatedAt, chain = nil, {}
 if presented == s[6] then
-  if grace > 0 and now - tonumber(s[8]) <= grace then
+  rotatedAt, chain = tonumber(s[8]), {s[7]}
+elseif s[9] then
+  local older = {}
+  for entry in string.gmatch(s[9], '%S+') do
+    local hash, at, sealed = string.match(entry, '^([^,]+),([^,]+),([^,]*)$')
+    older[#older + 1] = {hash, tonumber(at), sealed}
+  end
+  for i, entry in ipairs(older) do
+    if entry[1] == presented then
+      rotatedAt = entry[2]
+      for j = i, 1, -1 do chain[#chain + 1] = older[j][3] end
+      chain[#chain + 1] = s[7]
+      break
+    end
+  end
+end
+
+local reused = false
+if rotatedAt then
+  if grace > 0 and now - rotatedAt <= grace then
     local over = limited()
     if over then return over end
-    return {'grace', uid, email, string.format('%d', exp), s[7]}
+    return {'grace', uid, email, string.format('%d', exp), table.concat(chain, ' ')}
   end
   reused = true
-elseif s[9] then
-  for h in string.gmatch(s[9], '%S+') do
-    if h == presented then reused = true end
-  end
 end
 if reused then
   redis.call('DEL', KEYS[1])
