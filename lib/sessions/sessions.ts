@@ -15,8 +15,8 @@ import {
 } from '../tokens/refresh-token';
 import type { User } from '../users/users';
 
-/** How many rotated refresh-token hashes a session remembers for reuse detection. */
-const REUSE_HISTORY = 16;
+/** How many rotated tokens keep their sealed successor, for the grace interval's chain. */
+const GRACE_CHAIN_LENGTH = 16;
 const MAX_DEVICE_NAME = 100;
 const MAX_USER_AGENT = 512;
 
@@ -75,7 +75,7 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
     CREATE_SESSION,
     [keys.session(sessionId), keys.userSessions(user.id)],
     [
-      now, expiresAtMs, config.maxSessionsPerUser, keys.sessionPrefix, sessionId,
+      now, expiresAtMs, config.maxSessionsPerUser, keys.sessionPrefix, sessionId, keys.sessionUsedTokensPrefix,
       'uid', user.id, 'email', user.email, 'created', now, 'used', now, 'abs', absolute, 'exp', expiresAtMs,
       'rt', hashRefreshSecret(secret),
       'dname', device.name.slice(0, MAX_DEVICE_NAME), 'ua', device.userAgent.slice(0, MAX_USER_AGENT), 'ip', device.ip,
@@ -98,7 +98,7 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
   const { config, keys } = deps;
   const successor = createRefreshSecret();
 
-  const reply = await runScript<string[]>(deps.redis, ROTATE_REFRESH_TOKEN, [keys.session(parsed.sessionId)], [
+  const reply = await runScript<string[]>(deps.redis, ROTATE_REFRESH_TOKEN, [keys.session(parsed.sessionId), keys.sessionUsedTokens(parsed.sessionId)], [
     hashRefreshSecret(parsed.secret),
     hashRefreshSecret(successor),
     sealSuccessor(parsed.secret, successor),
@@ -106,7 +106,7 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     config.refreshReuseIntervalSeconds * 1000,
     config.refreshTokenTtlSeconds * 1000,
     parsed.sessionId,
-    REUSE_HISTORY,
+    GRACE_CHAIN_LENGTH,
     keys.userSessionsPrefix,
     config.rateLimits.refreshPerSession?.limit ?? 0,
     (config.rateLimits.refreshPerSession?.windowSeconds ?? 0) * 1000,
@@ -139,7 +139,7 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,
-    [deps.keys.session(sessionId), deps.keys.userSessions(userId)],
+    [deps.keys.session(sessionId), deps.keys.userSessions(userId), deps.keys.sessionUsedTokens(sessionId)],
     [sessionId, userId, deps.clock.now()],
   );
   return revoked === 1;
@@ -147,7 +147,10 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
 
 /** Revokes every session of a user in one atomic step; returns how many. One store request. */
 export function revokeAllSessions(deps: Deps, userId: string): Promise<number> {
-  return runScript<number>(deps.redis, REVOKE_ALL_SESSIONS, [deps.keys.userSessions(userId)], [deps.keys.sessionPrefix]);
+  return runScript<number>(deps.redis, REVOKE_ALL_SESSIONS, [deps.keys.userSessions(userId)], [
+    deps.keys.sessionPrefix,
+    deps.keys.sessionUsedTokensPrefix,
+  ]);
 }
 
 /**
@@ -158,6 +161,7 @@ export async function listSessions(deps: Deps, userId: string, currentSessionId:
   const flat = await runScript<string[]>(deps.redis, LIST_SESSIONS, [deps.keys.userSessions(userId)], [
     deps.clock.now(),
     deps.keys.sessionPrefix,
+    deps.keys.sessionUsedTokensPrefix,
   ]);
   const sessions: SessionView[] = [];
   for (let i = 0; i + 6 < flat.length; i += 7) {

@@ -6,7 +6,7 @@
  * stages or test runs can share one database without seeing each other's data.
  */
 export interface RedisKeys {
-  /** Hash `{id, email, pw, createdAt}`: the user record, found by normalized email at login. No TTL. */
+  /** Hash `{id, email, pw, created}`: the user record, found by normalized email at login. No TTL. */
   userByEmail(email: string): string;
   /**
    * Hash of one session: `uid, email, created, used, abs, exp, rt, prev, next, rotated, hist,
@@ -19,6 +19,13 @@ export interface RedisKeys {
    * id (pruning, eviction, logout-all). Must stay equal to `session('')`.
    */
   sessionPrefix: string;
+  /**
+   * Set of the hashes (128-bit prefixes) of every refresh token the session has rotated, so a
+   * stolen token is recognized as reused however many rotations later. Expires with the session.
+   */
+  sessionUsedTokens(sessionId: string): string;
+  /** The prefix `sessionUsedTokens(id)` is built from, for scripts that delete sessions by id. */
+  sessionUsedTokensPrefix: string;
   /** Sorted set of a user's session ids, scored by the session's `exp` (ms). TTL = latest `exp`. */
   userSessions(userId: string): string;
   /** The prefix `userSessions(id)` is built from, for scripts that learn the user id in Redis. */
@@ -30,10 +37,13 @@ export interface RedisKeys {
 export function createKeys(prefix: string): RedisKeys {
   const sessionPrefix = `${prefix}session:`;
   const userSessionsPrefix = `${prefix}user-sessions:`;
+  const sessionUsedTokensPrefix = `${prefix}session-used:`;
   return {
     userByEmail: (email) => `${prefix}user:${email}`,
     session: (sessionId) => `${sessionPrefix}${sessionId}`,
     sessionPrefix,
+    sessionUsedTokens: (sessionId) => `${sessionUsedTokensPrefix}${sessionId}`,
+    sessionUsedTokensPrefix,
     userSessions: (userId) => `${userSessionsPrefix}${userId}`,
     userSessionsPrefix,
     rateLimit: (name) => `${prefix}rl:${name}`,

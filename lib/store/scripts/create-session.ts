@@ -12,17 +12,18 @@
  *
  * KEYS[1] session hash, KEYS[2] user's session index (zset, score = session exp in ms).
  * ARGV[1] now (ms), ARGV[2] session exp (ms), ARGV[3] max sessions per user,
- * ARGV[4] session key prefix, ARGV[5] session id, ARGV[6..] session fields: field, value, ...
+ * ARGV[4] session key prefix, ARGV[5] session id, ARGV[6] used-token set key prefix,
+ * ARGV[7..] session fields: field, value, ...
  * Returns the list of evicted session ids.
  */
 export const CREATE_SESSION = `
-local index, now, exp, max, prefix, sid = KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local index, now, exp, max, prefix, sid, used = KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 
 local expired = redis.call('ZRANGEBYSCORE', index, '-inf', now)
-for _, old in ipairs(expired) do redis.call('DEL', prefix .. old) end
+for _, old in ipairs(expired) do redis.call('DEL', prefix .. old, used .. old) end
 if #expired > 0 then redis.call('ZREMRANGEBYSCORE', index, '-inf', now) end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('PEXPIREAT', KEYS[1], exp)
 redis.call('ZADD', index, exp, sid)
 
@@ -31,7 +32,7 @@ local over = redis.call('ZCARD', index) - max
 if over > 0 then
   for _, old in ipairs(redis.call('ZRANGE', index, 0, over)) do
     if #evicted < over and old ~= sid then
-      redis.call('DEL', prefix .. old)
+      redis.call('DEL', prefix .. old, used .. old)
       redis.call('ZREM', index, old)
       evicted[#evicted + 1] = old
     end

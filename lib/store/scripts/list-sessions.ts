@@ -5,7 +5,8 @@
  * whose hash is gone or expired are removed from the index (and their hash deleted), in the
  * same atomic step. Secrets (`rt`, `prev`, `next`, `hist`) are never read.
  *
- * KEYS[1] the user's session index. ARGV[1] now (ms), ARGV[2] session key prefix.
+ * KEYS[1] the user's session index. ARGV[1] now (ms), ARGV[2] session key prefix,
+ * ARGV[3] used-token set prefix.
  * Returns a flat list: id, created, used, exp, dname, ua, ip, id, ...
  */
 export const LIST_SESSIONS = `
@@ -17,7 +18,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     out[#out + 1] = id
     for i = 1, 6 do out[#out + 1] = s[i] or '' end
   else
-    redis.call('DEL', prefix .. id)
+    redis.call('DEL', prefix .. id, ARGV[3] .. id)
     redis.call('ZREM', KEYS[1], id)
   end
 end

@@ -5,7 +5,10 @@
  * `rotated` = when) and `next` (the current token's secret encrypted under a key derived from
  * `prev`'s secret, so only a holder of the previous token can recover it; Redis alone cannot).
  * `hist` holds the older rotated tokens, newest first, capped, each as
- * `hash,rotatedAtMs,sealedSuccessor`: a chain the holder of any of them can walk forward.
+ * `hash,rotatedAtMs,sealedSuccessor`: a chain the holder of any of them can walk forward
+ * (grace). KEYS[2], a set expiring with the session, holds the hash of every token ever
+ * rotated, so reuse is recognized however many rotations later (a thief cannot rotate a
+ * stolen token out of memory).
  *
  * Outcomes (first element of the reply):
  * - `rotated`: the presented token was current; it becomes `prev`, the new one current, the
@@ -20,10 +23,13 @@
  *   for this window (ARGV[10] per ARGV[11] ms, 0 = no limit): nothing changes, the token stays
  *   usable; the reply carries the ms until the window ends. Only tokens this session issued
  *   count, so a stranger who knows a session id cannot exhaust its limit.
+ * - A retry of this very call (its reply was lost after Redis ran it: the presented token is
+ *   `prev` and the current one is the successor this call proposed) answers `rotated` again,
+ *   never `reused`.
  * - `invalid`: unknown session, expired session, or a token this session never issued
  *   (nothing changes: a guessed token cannot revoke someone's session).
  *
- * KEYS[1] session hash. The user's index is ARGV[9] .. uid (the caller knows only the session
+ * KEYS[1] session hash, KEYS[2] its used-token set. The user's index is ARGV[9] .. uid (the caller knows only the session
  * id until the session is read).
  * ARGV[1] presented hash, ARGV[2] new hash, ARGV[3] new secret encrypted for the grace case,
  * ARGV[4] now (ms), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
@@ -67,6 +73,8 @@ if presented == s[5] then
   redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', presented, 'next', ARGV[3], 'rotated', ARGV[4],
     'used', ARGV[4], 'exp', string.format('%d', newExp), 'hist', hist)
   redis.call('PEXPIREAT', KEYS[1], string.format('%d', newExp))
+  redis.call('SADD', KEYS[2], presented)
+  redis.call('PEXPIREAT', KEYS[2], string.format('%d', newExp))
   redis.call('ZADD', index, string.format('%d', newExp), ARGV[7])
   if redis.call('PEXPIRETIME', index) < newExp then
     redis.call('PEXPIREAT', index, string.format('%d', newExp))
@@ -76,6 +84,10 @@ end
 
 -- A rotated token: \`prev\` (chain = its successor) or one in \`hist\` (chain = every
 -- successor from it up to the current token).
+if presented == s[6] and s[5] == ARGV[2] then
+  return {'rotated', uid, email, string.format('%d', exp)}
+end
+
 local rotatedAt, chain = nil, {}
 if presented == s[6] then
   rotatedAt, chain = tonumber(s[8]), {s[7]}
@@ -103,9 +115,11 @@ if rotatedAt then
     return {'grace', uid, email, string.format('%d', exp), table.concat(chain, ' ')}
   end
   reused = true
+else
+  reused = redis.call('SISMEMBER', KEYS[2], presented) == 1
 end
 if reused then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
   redis.call('ZREM', index, ARGV[7])
   return {'reused'}
 end
