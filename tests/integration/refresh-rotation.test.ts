@@ -1,0 +1,232 @@
+/**
+ * Refresh-token rotation against a real Redis: rotation, the grace interval for concurrent
+ * refreshes, reuse detection revoking the whole session, and tokens that are not ours
+ * changing nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { authorize, refresh, type TokenResponse } from '../../lib/auth';
+import type { Deps } from '../../lib/deps';
+import { createTestClock, createTestDeps, testContext } from '../support/deps';
+import { captureLogger, expectAuthError, flatToRecord, outcomeOf, registerAndLogin } from './helpers';
+
+const NO_LIMITS = {
+  RATE_LIMIT_REGISTER_PER_IP: 'off',
+  RATE_LIMIT_LOGIN_PER_IP: 'off',
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+  RATE_LIMIT_REFRESH_PER_SESSION: 'off',
+};
+
+async function setup(env: Record<string, string> = {}) {
+  const clock = createTestClock();
+  const logger = captureLogger();
+  const deps = await createTestDeps({ ...NO_LIMITS, ...env }, { clock, logger });
+  const { tokens, userId } = await registerAndLogin(deps);
+  return { deps, clock, logger, tokens, userId };
+}
+
+/** The session hash as stored, for "changes nothing" comparisons. */
+async function sessionRecord(deps: Deps, sessionId: string): Promise<Record<string, string>> {
+  return flatToRecord(await deps.redis.hgetall(deps.keys.session(sessionId)));
+}
+
+async function expectSessionRevoked(deps: Deps, tokens: TokenResponse, refreshTokens: string[]): Promise<void> {
+  expect(await authorize(deps, tokens.accessToken)).toBeNull();
+  for (const token of refreshTokens) {
+    const outcome = await outcomeOf(refresh(deps, token, testContext()));
+    expect(['token_reused', 'invalid_token']).toContain(outcome.code);
+  }
+  expect(await deps.redis.exists(deps.keys.session(tokens.sessionId))).toBe(0);
+  expect(await deps.redis.zscore(deps.keys.userSessions(tokens.user.id), tokens.sessionId)).toBeNull();
+}
+
+describe('rotation', () => {
+  it('returns a new refresh token of the same session, and a working access token', async () => {
+    const { deps, tokens, userId } = await setup();
+    const next = await refresh(deps, tokens.refreshToken, testContext());
+
+    expect(next.refreshToken).not.toBe(tokens.refreshToken);
+    expect(next.accessToken).not.toBe(tokens.accessToken);
+    expect(next.sessionId).toBe(tokens.sessionId);
+    expect(next.user).toEqual(tokens.user);
+    expect(next.tokenType).toBe('Bearer');
+    expect(next.expiresIn).toBeGreaterThan(0);
+    expect(next.refreshExpiresIn).toBeGreaterThan(0);
+    expect(await authorize(deps, next.accessToken)).toEqual({ userId, sessionId: tokens.sessionId });
+    // The new token rotates in turn.
+    const third = await refresh(deps, next.refreshToken, testContext());
+    expect(third.sessionId).toBe(tokens.sessionId);
+  });
+
+  it('answers the old token within the grace interval with the same successor, revoking nothing', async () => {
+    const { deps, clock, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    const next = await refresh(deps, tokens.refreshToken, testContext());
+    clock.advance(9_000);
+    const again = await refresh(deps, tokens.refreshToken, testContext());
+
+    expect(again.refreshToken).toBe(next.refreshToken);
+    expect(again.sessionId).toBe(tokens.sessionId);
+    expect(await authorize(deps, next.accessToken)).not.toBeNull();
+    expect(await authorize(deps, again.accessToken)).not.toBeNull();
+    expect(logger.named('reuse_detected')).toHaveLength(0);
+    // The successor still rotates normally.
+    const third = await refresh(deps, next.refreshToken, testContext());
+    expect(third.sessionId).toBe(tokens.sessionId);
+  });
+
+  it('with REFRESH_REUSE_INTERVAL_SECONDS=0, exactly one of 10 concurrent refreshes succeeds and the session is revoked', async () => {
+    const { deps, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => outcomeOf(refresh(deps, tokens.refreshToken, testContext()))));
+
+    const winners = outcomes.filter((o) => o.code === 'ok');
+    expect(winners).toHaveLength(1);
+    for (const loser of outcomes.filter((o) => o.code !== 'ok')) expect(['token_reused', 'invalid_token']).toContain(loser.code);
+    // The first loser found the token rotated (reuse); the session is gone after that.
+    expect(outcomes.filter((o) => o.code === 'token_reused').length).toBeGreaterThanOrEqual(1);
+    expect(logger.named('reuse_detected').length).toBeGreaterThanOrEqual(1);
+
+    // A rotated token presented again revokes the whole session, the winner's tokens included.
+    const winner = winners[0]!.value!;
+    await expectSessionRevoked(deps, winner, [winner.refreshToken, tokens.refreshToken]);
+    expect(await authorize(deps, tokens.accessToken)).toBeNull();
+  });
+
+  it('with a 10 s grace interval, 10 concurrent refreshes of one token all succeed in the same session', async () => {
+    const { deps, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(deps, tokens.refreshToken, testContext())));
+
+    for (const result of results) {
+      expect(result.sessionId).toBe(tokens.sessionId);
+      expect(await authorize(deps, result.accessToken)).toEqual({ userId: tokens.user.id, sessionId: tokens.sessionId });
+    }
+    // By design every grace answer carries the one successor.
+    const successors = new Set(results.map((r) => r.refreshToken));
+    expect(successors.size).toBe(1);
+    expect(logger.named('reuse_detected')).toHaveLength(0);
+
+    // Each returned refresh token works afterwards (each client refreshes once more).
+    const followUps = await Promise.all(results.map((r) => refresh(deps, r.refreshToken, testContext())));
+    for (const followUp of followUps) expect(followUp.sessionId).toBe(tokens.sessionId);
+    expect(logger.named('reuse_detected')).toHaveLength(0);
+  });
+});
+
+describe('reuse detection', () => {
+  it('after the grace interval, the rotated token answers token_reused and revokes the whole session', async () => {
+    const { deps, clock, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    const next = await refresh(deps, tokens.refreshToken, testContext());
+    clock.advance(10_001);
+
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused');
+    expect(logger.named('reuse_detected')).toEqual([expect.objectContaining({ outcome: 'denied', sessionId: tokens.sessionId })]);
+    await expectSessionRevoked(deps, next, [next.refreshToken, tokens.refreshToken]);
+  });
+
+  it('detects a token two generations old as reuse', async () => {
+    const { deps, clock, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    const second = await refresh(deps, tokens.refreshToken, testContext());
+    clock.advance(11_000);
+    const third = await refresh(deps, second.refreshToken, testContext());
+    clock.advance(11_000);
+
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused');
+    await expectSessionRevoked(deps, third, [third.refreshToken, second.refreshToken]);
+  });
+
+  it('detects a token many generations old as reuse (history survives repeated rotation)', async () => {
+    const { deps, clock, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
+    const history = [tokens.refreshToken];
+    let current = tokens;
+    for (let i = 0; i < 8; i++) {
+      current = await refresh(deps, current.refreshToken, testContext());
+      history.push(current.refreshToken);
+      clock.advance(1_000);
+    }
+    await expectAuthError(refresh(deps, history[1]!, testContext()), 'token_reused');
+    await expectSessionRevoked(deps, current, [current.refreshToken]);
+  });
+
+  it('a thief who rotates a stolen token 20 times in a row cannot make the victim’s old token look unknown', async () => {
+    // The default per-session refresh limit (30/60s) allows this in well under a second.
+    // (Fails while the session remembers only REUSE_HISTORY = 16 older hashes: the victim's
+    // token is then unknown, answers invalid_token and revokes nothing.)
+    const { deps, clock, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10', RATE_LIMIT_REFRESH_PER_SESSION: '30/60s' });
+    let thief = tokens;
+    for (let i = 0; i < 20; i++) thief = await refresh(deps, thief.refreshToken, testContext('198.51.100.66'));
+    clock.advance(11_000);
+
+    // The victim presents the token it still holds: it was rotated, so this is reuse, and the
+    // whole session (the thief's tokens included) must be revoked.
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused');
+    await expectSessionRevoked(deps, thief, [thief.refreshToken]);
+  });
+
+  it('a concurrent refresh inside the grace interval succeeds even if the successor was already rotated again', async () => {
+    const { deps, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    // Tab 1 refreshes A -> B and, at once, B -> C; tab 2's refresh of A arrives a moment later,
+    // still inside A's grace interval: per SPEC it succeeds and revokes nothing.
+    const b = await refresh(deps, tokens.refreshToken, testContext());
+    const c = await refresh(deps, b.refreshToken, testContext());
+    const late = await refresh(deps, tokens.refreshToken, testContext());
+
+    expect(late.sessionId).toBe(tokens.sessionId);
+    expect(logger.named('reuse_detected')).toHaveLength(0);
+    expect(await authorize(deps, c.accessToken)).not.toBeNull();
+    expect(await authorize(deps, late.accessToken)).not.toBeNull();
+    // Its successor works too ("each one works").
+    expect((await refresh(deps, late.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
+  });
+
+  it('with REFRESH_REUSE_INTERVAL_SECONDS=0, presenting the old token right away is reuse', async () => {
+    const { deps, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
+    const next = await refresh(deps, tokens.refreshToken, testContext());
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused');
+    await expectSessionRevoked(deps, next, [next.refreshToken]);
+  });
+});
+
+describe('tokens that are not this session’s', () => {
+  it('garbage, a guessed secret for a real session id, or an access token: invalid_token, and nothing changes', async () => {
+    const { deps, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
+    const before = await sessionRecord(deps, tokens.sessionId);
+    const ttlBefore = await deps.redis.pttl(deps.keys.session(tokens.sessionId));
+
+    const forged = [
+      '',
+      'garbage',
+      `${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+      // The real session id with a secret of the right shape that this session never issued.
+      `${tokens.sessionId}.${randomBytes(32).toString('base64url')}`,
+      `${tokens.sessionId}.`,
+      `${tokens.refreshToken}x`,
+      tokens.refreshToken.toUpperCase(),
+      tokens.accessToken,
+    ];
+    for (const token of forged) {
+      await expectAuthError(refresh(deps, token, testContext()), 'invalid_token');
+    }
+
+    expect(logger.named('reuse_detected')).toHaveLength(0);
+    expect(await sessionRecord(deps, tokens.sessionId)).toEqual(before);
+    expect(await deps.redis.pttl(deps.keys.session(tokens.sessionId))).toBeLessThanOrEqual(ttlBefore);
+    // The session still works: its access token authorizes and its refresh token rotates.
+    expect(await authorize(deps, tokens.accessToken)).not.toBeNull();
+    const next = await refresh(deps, tokens.refreshToken, testContext());
+    expect(next.sessionId).toBe(tokens.sessionId);
+  });
+
+  it('a refresh token is never accepted as an access token', async () => {
+    const { deps, tokens } = await setup();
+    expect(await authorize(deps, tokens.refreshToken)).toBeNull();
+  });
+
+  it('a refresh token of another session cannot be spliced onto this session id', async () => {
+    const { deps, tokens } = await setup();
+    const other = await registerAndLogin(deps);
+    const otherSecret = other.tokens.refreshToken.split('.')[1]!;
+    await expectAuthError(refresh(deps, `${tokens.sessionId}.${otherSecret}`, testContext()), 'invalid_token');
+    // Both sessions still rotate.
+    expect((await refresh(deps, tokens.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
+    expect((await refresh(deps, other.tokens.refreshToken, testContext())).sessionId).toBe(other.tokens.sessionId);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Users against a real Redis: email normalization, atomic registration under concurrency,
+ * what a user record holds, and credential checks that do not tell unknown emails from wrong
+ * passwords nor truncate long passwords.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { login, register } from '../../lib/auth';
+import type { Deps } from '../../lib/deps';
+import { AuthError } from '../../lib/errors';
+import { createTestClock, createTestDeps, testContext } from '../support/deps';
+import { captureLogger, expectAuthError, flatToRecord, outcomeOf, PASSWORD, uniqueEmail } from './helpers';
+
+let deps: Deps;
+let logger: ReturnType<typeof captureLogger>;
+
+beforeAll(async () => {
+  logger = captureLogger();
+  // Rate limits off: this file is about users, and its concurrent registrations share one IP.
+  deps = await createTestDeps(
+    { RATE_LIMIT_REGISTER_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off' },
+    { clock: createTestClock(), logger },
+  );
+});
+
+describe('registration', () => {
+  it('stores the email trimmed and lower-cased, and logs in with any casing of it', async () => {
+    const local = uniqueEmail('Mixed.Case');
+    const user = await register(deps, { email: `  ${local.toUpperCase()}\t`, password: PASSWORD }, testContext());
+
+    expect(user.email).toBe(local.toLowerCase());
+    expect(user.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Number.isNaN(Date.parse(user.createdAt))).toBe(false);
+    expect(await deps.redis.exists(deps.keys.userByEmail(local.toLowerCase()))).toBe(1);
+
+    const tokens = await login(deps, { email: ` ${local} `, password: PASSWORD }, testContext());
+    expect(tokens.user).toEqual({ id: user.id, email: local.toLowerCase() });
+  });
+
+  it('refuses a second registration of the same email in another casing', async () => {
+    const email = uniqueEmail();
+    await register(deps, { email, password: PASSWORD }, testContext());
+    await expectAuthError(register(deps, { email: ` ${email.toUpperCase()} `, password: PASSWORD }, testContext()), 'email_taken');
+  });
+
+  for (const concurrency of [2, 20]) {
+    it(`of ${concurrency} concurrent registrations of one email, exactly one succeeds`, async () => {
+      const email = uniqueEmail('race');
+      const outcomes = await Promise.all(
+        Array.from({ length: concurrency }, (_, i) =>
+          outcomeOf(register(deps, { email: i % 2 ? email.toUpperCase() : email, password: `${PASSWORD} ${i}` }, testContext())),
+        ),
+      );
+      const winners = outcomes.filter((o) => o.code === 'ok');
+      expect(winners).toHaveLength(1);
+      expect(outcomes.filter((o) => o.code === 'email_taken')).toHaveLength(concurrency - 1);
+
+      // The one record is the winner's: its id, and its password (the others' do not log in).
+      const record = flatToRecord(await deps.redis.hgetall(deps.keys.userByEmail(email)));
+      expect(record.id).toBe(winners[0]!.value!.id);
+      const logins = await Promise.all(
+        Array.from({ length: concurrency }, (_, i) => outcomeOf(login(deps, { email, password: `${PASSWORD} ${i}` }, testContext()))),
+      );
+      expect(logins.filter((o) => o.code === 'ok')).toHaveLength(1);
+      expect(logins.filter((o) => o.code === 'invalid_credentials')).toHaveLength(concurrency - 1);
+    });
+  }
+
+  it('never stores fields the client sent beyond email and password', async () => {
+    const email = uniqueEmail();
+    const input = { email, password: PASSWORD, isAdmin: true, role: 'admin', id: 'chosen-by-client', pw: 'x', createdAt: '1970-01-01T00:00:00Z' };
+    const user = await register(deps, input, testContext());
+    expect(user.id).not.toBe('chosen-by-client');
+    expect(user.createdAt).not.toBe('1970-01-01T00:00:00Z');
+
+    // automaticDeserialization is off: HGETALL answers the flat [field, value, ...] array.
+    const flat = await deps.redis.hgetall(deps.keys.userByEmail(email));
+    expect(Array.isArray(flat)).toBe(true);
+    const record = flatToRecord(flat);
+    expect(Object.keys(record).sort()).toEqual(['created', 'email', 'id', 'pw']);
+    expect(record.id).toBe(user.id);
+    expect(record.email).toBe(email);
+    expect(record.created).toBe(user.createdAt);
+    // The password is stored as a bcrypt hash only.
+    expect(record.pw).toMatch(/^\$2[ab]\$04\$/);
+    expect(JSON.stringify(flat)).not.toContain(PASSWORD);
+    expect(JSON.stringify(flat)).not.toContain('admin');
+  });
+
+  it('refuses a malformed email or a short password with invalid_request, storing nothing', async () => {
+    await expectAuthError(register(deps, { email: 'not-an-email', password: PASSWORD }, testContext()), 'invalid_request');
+    const email = uniqueEmail();
+    await expectAuthError(register(deps, { email, password: 'short' }, testContext()), 'invalid_request');
+    await expectAuthError(register(deps, { email, password: 12345678 }, testContext()), 'invalid_request');
+    expect(await deps.redis.exists(deps.keys.userByEmail(email))).toBe(0);
+  });
+});
+
+describe('login credentials', () => {
+  it('answers a wrong password and an unknown email with the same error', async () => {
+    const email = uniqueEmail();
+    await register(deps, { email, password: PASSWORD }, testContext());
+
+    const wrongPassword = await expectAuthError(login(deps, { email, password: `${PASSWORD}!` }, testContext()), 'invalid_credentials');
+    const unknownEmail = await expectAuthError(login(deps, { email: uniqueEmail('nobody'), password: PASSWORD }, testContext()), 'invalid_credentials');
+    // Same status and body for both (the body is code + message).
+    expect(unknownEmail.status).toBe(wrongPassword.status);
+    expect(unknownEmail.message).toBe(wrongPassword.message);
+    expect(unknownEmail.retryAfterSeconds).toBe(wrongPassword.retryAfterSeconds);
+
+    const failures = logger.named('login_failed').slice(-2);
+    expect(failures.map((e) => e.reason)).toEqual(['invalid_credentials', 'invalid_credentials']);
+    // Neither failure reveals which case it was, not even in the user id field.
+    expect(failures.map((e) => e.userId)).toEqual([undefined, undefined]);
+  });
+
+  it('does not truncate passwords at 72 bytes', async () => {
+    const email = uniqueEmail('long');
+    const registered = `${'A'.repeat(72)}B`;
+    await register(deps, { email, password: registered }, testContext());
+
+    await expectAuthError(login(deps, { email, password: `${'A'.repeat(72)}C` }, testContext()), 'invalid_credentials');
+    await expectAuthError(login(deps, { email, password: 'A'.repeat(72) }, testContext()), 'invalid_credentials');
+    const tokens = await login(deps, { email, password: registered }, testContext());
+    expect(tokens.user.email).toBe(email);
+  });
+
+  it('compares passwords in their NFKC form', async () => {
+    const email = uniqueEmail('nfkc');
+    // "é" composed (U+00E9) at registration, decomposed (e + U+0301) at login; full-width digits.
+    await register(deps, { email, password: 'caf\u00e9-pass-\uff11\uff12' }, testContext());
+    const tokens = await login(deps, { email, password: 'cafe\u0301-pass-12' }, testContext());
+    expect(tokens.user.email).toBe(email);
+  });
+
+  it('refuses non-string credentials with invalid_request, not invalid_credentials', async () => {
+    const error = await login(deps, { email: uniqueEmail(), password: { $ne: '' } }, testContext()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('invalid_request');
+  });
+});
