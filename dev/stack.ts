@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { startGateway, type Gateway } from './gateway';
+import { startExamplesServer } from './examples-server';
 import { generateHmacSecret, generateSigningKey } from './keys';
 import { startRedisServer, type RedisServerHandle } from './redis-server';
 
@@ -21,6 +22,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
   output?: 'inherit' | 'ignore';
+  /** Serve examples/browser/ on this port (and allow it in CORS when CORS_ALLOWED_ORIGINS is unset). */
+  examplesPort?: number;
   /** Keys are kept under .dev/ and reused across starts (default) or made fresh in memory. */
   persistKeys?: boolean;
   log?: (message: string) => void;
@@ -28,6 +31,8 @@ export interface StackOptions {
 
 export interface Stack {
   url: string;
+  /** The example browser client, when `examplesPort` was given. */
+  examplesUrl?: string;
   gateway: Gateway;
   redis: RedisServerHandle;
   env: Record<string, string>;
@@ -51,7 +56,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), log });
   let gateway: Gateway | undefined;
   let offline: ChildProcess | undefined;
+  let examples: { url: string; close(): Promise<void> } | undefined;
   const stop = async () => {
+    await examples?.close();
     if (offline && offline.exitCode === null) await killProcessGroup(offline);
     await gateway?.close();
     await redis.stop();
@@ -60,9 +67,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gateway = await startGateway({ redisPort: redis.port, token, port: options.gatewayPort ?? 0 });
     log(`redis-server on 127.0.0.1:${redis.port}, Upstash REST gateway on ${gateway.url}`);
 
+    const examplesOrigin = options.examplesPort ? `http://localhost:${options.examplesPort}` : undefined;
     const env: Record<string, string> = {
       JWT_ISSUER: `http://localhost:${port}`,
       JWT_AUDIENCE: `http://localhost:${port}`,
+      ...(examplesOrigin ? { CORS_ALLOWED_ORIGINS: examplesOrigin } : {}),
       ...baseEnv,
       ...(await developmentKeys(baseEnv, options.persistKeys ?? true, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,
@@ -90,7 +99,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForApi(url, child);
-    return { url, gateway, redis, env, stop };
+    if (options.examplesPort) {
+      examples = await startExamplesServer({ port: options.examplesPort, apiUrl: `http://localhost:${port}`, dir: path.join(ROOT, 'examples/browser') });
+      log(`example browser client on ${examples.url} (CORS_ALLOWED_ORIGINS=${env.CORS_ALLOWED_ORIGINS})`);
+    }
+    return { url, ...(examples ? { examplesUrl: examples.url } : {}), gateway, redis, env, stop };
   } catch (error) {
     await stop();
     throw error;

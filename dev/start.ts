@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const log = (message: string) => console.log(`[dev] ${message}`);
 
-  const stack = await startStack({ port, log });
+  const examplesPort = Number(process.env.EXAMPLES_PORT ?? 8080);
+  const stack = await startStack({ port, examplesPort, log });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const url = `http://localhost:${port}`;
   console.log(`
 [dev] The auth API is up on ${url}  (Ctrl-C stops everything)
+[dev] Example browser client: ${stack.examplesUrl}
 
   curl -s -X POST ${url}/auth/register -H 'Content-Type: application/json' \\
        -d '{"email":"ada@example.com","password":"correct horse battery"}'

@@ -1,12 +1,13 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import httpCors from '@middy/http-cors';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { readAuthorizerContext, type AuthorizedPrincipal } from '../lib/authorizer-context';
 import { createDeps, type Deps } from '../lib/deps';
 import { AuthError, ERROR_STATUS, StoreUnavailableError, type ErrorCode } from '../lib/errors';
+import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
+import { refreshCookie, type RefreshTransport } from '../lib/refresh-cookie';
 
 /** Bodies over this many bytes are refused before anything parses or hashes them. */
 export const MAX_BODY_BYTES = 16_384;
@@ -22,7 +23,10 @@ depsPromise.catch(() => undefined);
 export type HttpEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: { lambda?: Record<string, unknown> } };
 };
-export type HttpResult = { statusCode: number; body?: unknown; headers?: Record<string, string> };
+export type HttpResult = { statusCode: number; body?: unknown; headers?: Record<string, string>; cookies?: string[] };
+
+/** `required`: a JSON body must be there; `optional`: no body at all is fine (cookie refresh); `none`: ignored. */
+export type BodyMode = 'required' | 'optional' | 'none';
 
 export interface HandlerInput<TBody> {
   event: HttpEvent;
@@ -32,25 +36,25 @@ export interface HandlerInput<TBody> {
 }
 
 /** A JSON response; `Cache-Control: no-store` since every answer of an auth API is personal. */
-export function json(statusCode: number, body?: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode, body, headers };
+export function json(statusCode: number, body?: unknown, headers: Record<string, string> = {}, cookies?: string[]): HttpResult {
+  return { statusCode, body, headers, ...(cookies ? { cookies } : {}) };
 }
 
 /**
  * Wraps a thin handler in the shared HTTP stack: body size guard (413, first), JSON content
- * type (415) and parsing (400), security headers, CORS (off unless CORS_ALLOWED_ORIGINS), and
- * the one error mapper. The handler validates its fields, calls one `lib/` function and
+ * type (415) and parsing (400), security headers and the one error mapper. (CORS is API
+ * Gateway's job: cors.config.js.) The handler validates its fields, calls one `lib/` function and
  * returns {@link json}; it never builds an error response itself.
  */
 export function httpHandler<TBody = undefined>(
-  options: { parseBody: boolean },
+  options: { body: BodyMode },
   handle: (input: HandlerInput<TBody>) => Promise<HttpResult>,
 ) {
   const core = async (event: HttpEvent, lambdaContext: Context): Promise<APIGatewayProxyResultV2> => {
     const deps = await depsPromise;
     const result = await handle({
       event,
-      body: (options.parseBody ? event.body : undefined) as TBody,
+      body: (options.body === 'none' ? undefined : event.body) as TBody,
       deps,
       context: requestContextOf(event, lambdaContext),
     });
@@ -59,11 +63,46 @@ export function httpHandler<TBody = undefined>(
 
   const handler = middy<HttpEvent, APIGatewayProxyResultV2, Error, Context>(core)
     .use(httpSecurityHeaders())
-    .use(corsMiddleware())
     .use(errorMapper())
     .use(bodySizeGuard());
-  if (options.parseBody) handler.use(httpJsonBodyParser());
+  if (options.body === 'required') handler.use(httpJsonBodyParser());
+  if (options.body === 'optional') handler.use(unlessBodyEmpty(httpJsonBodyParser()));
   return handler;
+}
+
+/**
+ * The token response of login and refresh. With the cookie transport the refresh token
+ * leaves only as an HttpOnly cookie (Max-Age = its remaining life), never in the body.
+ */
+export function tokenResponse(tokens: TokenResponse, transport: RefreshTransport): HttpResult {
+  if (transport === 'body') return json(200, tokens);
+  const { refreshToken, ...body } = tokens;
+  return json(200, body, {}, [refreshCookie(refreshToken, tokens.refreshExpiresIn)]);
+}
+
+/** Cookies the client sent (payload 2.0 `cookies`, or a `Cookie` header). */
+export function requestCookies(event: HttpEvent): string[] {
+  return event.cookies ?? (event.headers?.cookie ? [event.headers.cookie] : []);
+}
+
+/** A request header by its lower-case name (HTTP API lower-cases them). */
+export function header(event: HttpEvent, name: string): string | undefined {
+  return event.headers?.[name] ?? undefined;
+}
+
+function unlessBodyEmpty(
+  parser: MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context>,
+): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
+  return {
+    before: async (request) => {
+      const { body } = request.event;
+      if (body === undefined || body === null || body === '') {
+        request.event.body = undefined;
+        return;
+      }
+      return parser.before?.(request);
+    },
+  };
 }
 
 /** The principal the authorizer allowed; `invalid_token` if the route was not behind it. */
@@ -100,11 +139,13 @@ function requestContextOf(event: HttpEvent, lambdaContext: Context): RequestCont
 
 function toResponse(result: HttpResult): APIGatewayProxyResultV2 {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...result.headers };
-  if (result.body === undefined) return { statusCode: result.statusCode, headers, body: '' };
+  const cookies = result.cookies ? { cookies: result.cookies } : {};
+  if (result.body === undefined) return { statusCode: result.statusCode, headers, body: '', ...cookies };
   return {
     statusCode: result.statusCode,
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(result.body),
+    ...cookies,
   };
 }
 
@@ -166,33 +207,6 @@ function bodySizeGuard(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Erro
       if (typeof body !== 'string') return;
       const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > MAX_BODY_BYTES) throw new AuthError('payload_too_large');
-    },
-  };
-}
-
-/**
- * CORS only for the configured origins (CORS_ALLOWED_ORIGINS); none configured = no CORS
- * headers at all, so browsers on other origins cannot read any answer.
- */
-function corsMiddleware(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
-  let cors: MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> | null | undefined;
-  const get = async () => {
-    if (cors === undefined) {
-      const origins = (await depsPromise.catch(() => undefined))?.config.corsAllowedOrigins ?? [];
-      cors = origins.length === 0
-        ? null
-        : (httpCors({ origins, credentials: false, headers: 'Authorization,Content-Type', methods: 'GET,POST,DELETE', maxAge: 600 }) as never);
-    }
-    return cors;
-  };
-  return {
-    after: async (request) => {
-      const middleware = await get();
-      await middleware?.after?.(request);
-    },
-    onError: async (request) => {
-      const middleware = await get();
-      await middleware?.onError?.(request);
     },
   };
 }

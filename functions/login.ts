@@ -1,9 +1,13 @@
-import { AuthError } from '../lib/errors';
 import { login } from '../lib/auth';
-import { httpHandler, json, requireObject, requireString } from './http';
+import { AuthError } from '../lib/errors';
+import type { RefreshTransport } from '../lib/refresh-cookie';
+import { httpHandler, json, requireObject, requireString, tokenResponse } from './http';
 
-/** POST /auth/login `{email, password, device?:{name?}}` → 200 token response. */
-export const handler = httpHandler<unknown>({ parseBody: true }, async ({ body, deps, context }) => {
+/**
+ * POST /auth/login `{email, password, device?:{name?}, transport?:"body"|"cookie"}` → 200 token
+ * response; with the cookie transport the refresh token is only in an HttpOnly cookie.
+ */
+export const handler = httpHandler<unknown>({ body: 'required' }, async ({ body, deps, context }) => {
   const input = requireObject(body);
   const email = requireString(input, 'email');
   const password = requireString(input, 'password');
@@ -16,5 +20,10 @@ export const handler = httpHandler<unknown>({ parseBody: true }, async ({ body, 
     }
     deviceName = name ?? undefined;
   }
-  return json(200, await login(deps, { email, password, deviceName }, context));
+  const transport = Object.hasOwn(input, 'transport') ? input.transport : deps.config.defaultRefreshTransport;
+  if (transport !== 'body' && transport !== 'cookie') {
+    throw new AuthError('invalid_request', 'transport must be "body" or "cookie".');
+  }
+  const tokens = await login(deps, { email, password, deviceName }, context);
+  return tokenResponse(tokens, transport satisfies RefreshTransport);
 });

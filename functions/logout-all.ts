@@ -1,8 +1,9 @@
 import { logoutAll } from '../lib/auth';
+import { clearRefreshCookie } from '../lib/refresh-cookie';
 import { httpHandler, json, principalOf } from './http';
 
 /** POST /auth/logout-all (behind the authorizer) → 204; every session of the caller is revoked. */
-export const handler = httpHandler({ parseBody: false }, async ({ event, deps, context }) => {
+export const handler = httpHandler({ body: 'none' }, async ({ event, deps, context }) => {
   await logoutAll(deps, principalOf(event), context);
-  return json(204);
+  return json(204, undefined, {}, [clearRefreshCookie()]);
 });

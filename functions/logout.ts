@@ -1,8 +1,9 @@
 import { logout } from '../lib/auth';
+import { clearRefreshCookie } from '../lib/refresh-cookie';
 import { httpHandler, json, principalOf } from './http';
 
-/** POST /auth/logout (behind the authorizer) → 204; the caller's session is revoked. */
-export const handler = httpHandler({ parseBody: false }, async ({ event, deps, context }) => {
+/** POST /auth/logout (behind the authorizer) → 204; the caller's session is revoked and its cookie cleared. */
+export const handler = httpHandler({ body: 'none' }, async ({ event, deps, context }) => {
   await logout(deps, principalOf(event), context);
-  return json(204);
+  return json(204, undefined, {}, [clearRefreshCookie()]);
 });

@@ -1,8 +1,21 @@
 import { refresh } from '../lib/auth';
-import { httpHandler, json, requireObject, requireString } from './http';
+import { AuthError } from '../lib/errors';
+import { assertCookieRequestAllowed, CSRF_HEADER, readRefreshCookie } from '../lib/refresh-cookie';
+import { header, httpHandler, requestCookies, requireObject, requireString, tokenResponse } from './http';
 
-/** POST /auth/refresh `{refreshToken}` → 200 token response with a rotated refresh token. */
-export const handler = httpHandler<unknown>({ parseBody: true }, async ({ body, deps, context }) => {
-  const refreshToken = requireString(requireObject(body), 'refreshToken');
-  return json(200, await refresh(deps, refreshToken, context));
+/**
+ * POST /auth/refresh `{refreshToken}` → 200 token response with a rotated refresh token.
+ * With no body, the refresh token comes from the HttpOnly cookie (browser clients): the
+ * request must then pass the CSRF check (allowlisted Origin + X-Requested-With, else 403)
+ * and the rotated token goes back in the cookie only.
+ */
+export const handler = httpHandler<unknown>({ body: 'optional' }, async ({ event, body, deps, context }) => {
+  if (body !== undefined) {
+    const refreshToken = requireString(requireObject(body), 'refreshToken');
+    return tokenResponse(await refresh(deps, refreshToken, context), 'body');
+  }
+  assertCookieRequestAllowed(deps.config, header(event, 'origin'), header(event, CSRF_HEADER));
+  const refreshToken = readRefreshCookie(requestCookies(event));
+  if (!refreshToken) throw new AuthError('invalid_token', 'No refresh token: send {"refreshToken"} or the refresh cookie.');
+  return tokenResponse(await refresh(deps, refreshToken, context), 'cookie');
 });

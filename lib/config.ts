@@ -33,8 +33,10 @@ export interface Config {
     registerPerIp: RateLimit;
     refreshPerSession: RateLimit;
   };
-  /** Origins allowed by CORS; empty = CORS off (no CORS headers at all). */
+  /** Origins allowed by CORS (with credentials); empty = CORS off (no CORS headers at all). */
   corsAllowedOrigins: string[];
+  /** Where login puts the refresh token when the client does not say: body or cookie. */
+  defaultRefreshTransport: 'body' | 'cookie';
 }
 
 type Env = Record<string, string | undefined>;
@@ -75,10 +77,8 @@ export function loadConfig(env: Env = process.env): Config {
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_PER_IP', '10/3600s'),
       refreshPerSession: rateLimit(env, 'RATE_LIMIT_REFRESH_PER_SESSION', '30/60s'),
     },
-    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter((origin) => origin !== ''),
+    corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
+    defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
   };
 }
 
@@ -152,6 +152,18 @@ function jwkSet(env: Env, name: string): Record<string, unknown>[] {
     if ('d' in key || key.kty === 'oct') throw new ConfigError(`${name} key "${key.kid}" must be a public key.`);
     return key;
   });
+}
+
+function origins(env: Env, name: string): string[] {
+  const list = (env[name] ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of list) {
+    // Credentials are allowed for these origins, so a wildcard would hand any site the
+    // user's session: exact origins only.
+    if (!/^https?:\/\/[^/\s*]+$/.test(origin)) {
+      throw new ConfigError(`${name} must list exact origins like https://app.example.com (no "*", no path), got "${origin}".`);
+    }
+  }
+  return list;
 }
 
 function rateLimit(env: Env, name: string, fallback: string): RateLimit {

@@ -25,7 +25,7 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   invalid_credentials: 'The email or password is incorrect.',
   invalid_token: 'The token is invalid, expired or revoked.',
   token_reused: 'The refresh token was already used; the session has been revoked.',
-  forbidden: 'The request is not allowed.',
+  forbidden: 'The request is not allowed from this origin.',
   not_found: 'Not found.',
   email_taken: 'An account with this email already exists.',
   payload_too_large: 'The request body is larger than 16384 bytes.',
