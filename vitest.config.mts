@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three layers (STYLE.md §9): unit (no network), integration (lib/ against a real
  * redis-server through the Upstash-REST gateway and the real @upstash/redis client) and http
- * (a client's view, through serverless-offline). Each layer starts only what it needs.
+ * (a client's view, through serverless-offline), and browser (the example client in headless
+ * Chromium). Each layer starts only what it needs.
  */
 export default defineConfig({
   test: {
@@ -32,6 +33,15 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One stack serves every file; files run one at a time against it.
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          globalSetup: ['tests/support/browser-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -1,0 +1,164 @@
+// The example browser client: cookie transport, silent refresh with a single-flight guard.
+// No framework; `window.auth` is exposed for the browser test.
+const API = window.AUTH_API_URL ?? 'http://localhost:3000';
+
+let accessToken = null;
+let expiresAt = 0;
+let refreshTimer = null;
+let inflight = null;
+
+/** Calls the API; the refresh cookie travels only to /auth/refresh (its Path). */
+async function api(path, { method = 'GET', body, auth = true } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  const response = await fetch(`${API}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'include',
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function accept(tokens) {
+  accessToken = tokens.accessToken;
+  expiresAt = Date.now() + tokens.expiresIn * 1000;
+  clearTimeout(refreshTimer);
+  // Refresh a minute before expiry (or halfway for very short tokens).
+  const lead = Math.min(60_000, (tokens.expiresIn * 1000) / 2);
+  refreshTimer = setTimeout(() => refresh().catch(() => undefined), Math.max(1000, tokens.expiresIn * 1000 - lead));
+}
+
+/**
+ * Silent refresh from the HttpOnly cookie. Single-flight: parallel calls in this tab share one
+ * request, and the Web Locks API serializes refreshes across tabs, so one refresh token is
+ * never presented twice at once (the server's grace interval is the second line of defence).
+ */
+function refresh() {
+  inflight ??= (async () => {
+    try {
+      const result = navigator.locks
+        ? await navigator.locks.request('serverless-auth-refresh', refreshRequest)
+        : await refreshRequest();
+      if (result.status !== 200) {
+        accessToken = null;
+        throw new Error(result.body?.error ?? `refresh failed (${result.status})`);
+      }
+      accept(result.body);
+      return result.body;
+    } finally {
+      inflight = null;
+    }
+  })();
+  return inflight;
+}
+
+async function refreshRequest() {
+  // No body: the refresh token is the cookie. X-Requested-With is the CSRF header a
+  // cross-site form cannot send; the server also checks Origin against its allowlist.
+  const response = await fetch(`${API}/auth/refresh`, { method: 'POST', credentials: 'include', headers: { 'X-Requested-With': 'fetch' } });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function login(email, password) {
+  const result = await api('/auth/login', { method: 'POST', auth: false, body: { email, password, transport: 'cookie', device: { name: navigator.userAgent.includes('Headless') ? 'headless browser' : 'browser' } } });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `login failed (${result.status})`);
+  accept(result.body);
+  return result.body;
+}
+
+async function register(email, password) {
+  const result = await api('/auth/register', { method: 'POST', auth: false, body: { email, password } });
+  if (result.status !== 201) throw new Error(result.body?.error ?? `register failed (${result.status})`);
+  return result.body;
+}
+
+async function me() {
+  const result = await api('/auth/me');
+  if (result.status !== 200) throw new Error(`me failed (${result.status})`);
+  return result.body;
+}
+
+async function sessions() {
+  const result = await api('/auth/sessions');
+  if (result.status !== 200) throw new Error(`sessions failed (${result.status})`);
+  return result.body.sessions;
+}
+
+async function revoke(id) {
+  return (await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })).status;
+}
+
+async function logout(everywhere = false) {
+  const status = (await api(everywhere ? '/auth/logout-all' : '/auth/logout', { method: 'POST' })).status;
+  accessToken = null;
+  clearTimeout(refreshTimer);
+  return status;
+}
+
+// ---- the page ----
+const $ = (id) => document.getElementById(id);
+
+function show(loggedIn) {
+  $('login-panel').classList.toggle('hidden', loggedIn);
+  $('app-panel').classList.toggle('hidden', !loggedIn);
+  $('status').textContent = loggedIn ? 'Logged in' : 'Logged out';
+  document.body.dataset.state = loggedIn ? 'logged-in' : 'logged-out';
+}
+
+async function render() {
+  const profile = await me();
+  $('me').textContent = JSON.stringify(profile, null, 2);
+  $('expires').textContent = String(Math.round((expiresAt - Date.now()) / 1000));
+  const rows = (await sessions()).map((session) => {
+    const row = document.createElement('tr');
+    for (const text of [session.device.name || '(unnamed)', session.createdAt, session.lastUsedAt, session.device.ip]) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    const cell = document.createElement('td');
+    if (session.current) cell.textContent = 'this device';
+    else {
+      const button = document.createElement('button');
+      button.textContent = 'Revoke';
+      button.onclick = async () => { await revoke(session.id); await render(); };
+      cell.append(button);
+    }
+    row.append(cell);
+    return row;
+  });
+  $('sessions').replaceChildren(...rows);
+  show(true);
+}
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    await login($('email').value, $('password').value);
+    await render();
+  } catch (error) {
+    $('login-error').textContent = error.message;
+  }
+});
+$('register').onclick = async () => {
+  $('login-error').textContent = '';
+  try {
+    await register($('email').value, $('password').value);
+    $('login-error').textContent = 'Registered: now log in.';
+  } catch (error) {
+    $('login-error').textContent = error.message;
+  }
+};
+$('refresh').onclick = async () => { await refresh(); await render(); };
+$('logout').onclick = async () => { await logout(false); show(false); };
+$('logout-all').onclick = async () => { await logout(true); show(false); };
+
+window.auth = { login, register, refresh, me, sessions, revoke, logout, get accessToken() { return accessToken; } };
+
+// On load: a silent refresh from the cookie restores the session after a reload.
+refresh().then(render).catch(() => show(false));

@@ -1,0 +1,153 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+// Callbacks passed to page.evaluate run in the browser; they reach its globals through
+// `globalThis as any`, since this file is type-checked against Node's types.
+
+/**
+ * The example browser client (examples/browser) in a real headless Chromium against the local
+ * stack: cookie transport, reload, HttpOnly, parallel refreshes, logout, and a forged refresh
+ * from another origin of the same site.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '../artifacts');
+const api = inject('browserApiUrl');
+const examples = inject('browserExamplesUrl');
+const COOKIE = '__Secure-refresh-token';
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let attacker: Server;
+let attackerUrl: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context = await browser.newContext();
+  page = await context.newPage();
+  // A second origin of the same site (another port on localhost): SameSite lets the cookie
+  // travel from it, so only the server's Origin + header check stands in the way.
+  attacker = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html' });
+    response.end(`<!doctype html><title>attacker</title>
+      <form id="csrf" method="POST" action="${api}/auth/refresh"></form>`);
+  });
+  await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', () => resolve()));
+  const address = attacker.address();
+  attackerUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (attacker ? attacker.close(() => resolve()) : resolve()));
+});
+
+async function refreshCookie() {
+  return (await context.cookies()).find((cookie) => cookie.name === COOKIE && cookie.domain === 'localhost');
+}
+
+describe('browser client with the refresh token in an HttpOnly cookie', () => {
+  const email = `browser-${Date.now()}@example.com`;
+  const password = 'browser password 1';
+
+  it('logs in through the page', async () => {
+    await page.goto(examples);
+    await page.waitForSelector('body[data-state="logged-out"]');
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('#register');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('login-error')?.textContent?.startsWith('Registered'));
+    await page.click('#login');
+    await page.waitForSelector('body[data-state="logged-in"]');
+    expect(await page.textContent('#me')).toContain(email);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'browser-logged-in.png'), fullPage: true });
+  });
+
+  it('keeps the refresh token out of reach of scripts, in a narrowly scoped secure cookie', async () => {
+    expect(await page.evaluate(() => (globalThis as any).document.cookie as string)).not.toContain('refresh');
+    const cookie = await refreshCookie();
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth/refresh' });
+    expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000 + 60);
+  });
+
+  it('stays logged in across a reload, through the cookie', async () => {
+    const before = (await refreshCookie())!.value;
+    await page.reload();
+    await page.waitForSelector('body[data-state="logged-in"]');
+    expect(await page.textContent('#me')).toContain(email);
+    expect((await refreshCookie())!.value).not.toBe(before); // rotated
+  });
+
+  it('answers two parallel refreshes, both successfully', async () => {
+    const results = await page.evaluate(async () => {
+      const auth = (globalThis as any).auth as { refresh(): Promise<{ accessToken: string; sessionId: string }> };
+      return Promise.all([auth.refresh(), auth.refresh()]);
+    });
+    expect(results).toHaveLength(2);
+    expect(results[0]!.sessionId).toBe(results[1]!.sessionId);
+    // Also without the guard: two raw cookie refreshes at once both succeed (grace interval).
+    const statuses = await page.evaluate(async (url) => {
+      const call = () => fetch(`${url}/auth/refresh`, { method: 'POST', credentials: 'include', headers: { 'X-Requested-With': 'fetch' } }).then((r) => r.status);
+      return Promise.all([call(), call()]);
+    }, api);
+    expect(statuses).toEqual([200, 200]);
+    await page.reload();
+    await page.waitForSelector('body[data-state="logged-in"]');
+  });
+
+  it('refuses a forged refresh from another origin, and rotates nothing', async () => {
+    const before = (await refreshCookie())!.value;
+    const other = await context.newPage();
+    await other.goto(attackerUrl);
+    // 1. A cross-origin form post: the cookie travels (same site), the Origin check refuses it.
+    const [formResponse] = await Promise.all([
+      other.waitForResponse((response) => response.url().endsWith('/auth/refresh')),
+      other.evaluate(() => (globalThis as any).document.getElementById('csrf').submit()),
+    ]);
+    expect(formResponse.status()).toBe(403);
+    // 2. A script on that origin: a no-cors fetch cannot add X-Requested-With; the server
+    //    refuses it (403), and the browser withholds even that opaque answer (CORP same-origin).
+    await other.close();
+    const script = await context.newPage();
+    await script.goto(attackerUrl);
+    const outcome = new Promise<string>((resolve) => {
+      script.on('response', (response) => {
+        if (response.url().endsWith('/auth/refresh')) resolve(String(response.status()));
+      });
+      script.on('requestfailed', (request) => {
+        if (request.url().endsWith('/auth/refresh')) resolve(request.failure()?.errorText ?? 'failed');
+      });
+    });
+    await script.evaluate((url) => fetch(`${url}/auth/refresh`, { method: 'POST', credentials: 'include', mode: 'no-cors' }).catch(() => undefined), api);
+    expect(await outcome).toMatch(/^403$|ERR_BLOCKED_BY_RESPONSE/);
+    //    With the header, the CORS preflight fails and the request is never sent.
+    const preflighted = await script.evaluate(
+      (url) => fetch(`${url}/auth/refresh`, { method: 'POST', credentials: 'include', headers: { 'X-Requested-With': 'fetch' } }).then(() => 'sent', () => 'blocked'),
+      api,
+    );
+    expect(preflighted).toBe('blocked');
+    await script.close();
+    expect((await refreshCookie())!.value).toBe(before);
+    await page.reload();
+    await page.waitForSelector('body[data-state="logged-in"]');
+  });
+
+  it('lists the session and logs out, clearing the cookie', async () => {
+    const sessions = await page.evaluate(() => (globalThis as any).auth.sessions() as Promise<{ current: boolean }[]>);
+    expect(sessions.some((session) => session.current)).toBe(true);
+    await page.click('#logout');
+    await page.waitForSelector('body[data-state="logged-out"]');
+    expect(await refreshCookie()).toBeUndefined();
+    await page.reload();
+    await page.waitForSelector('body[data-state="logged-out"]');
+  });
+});

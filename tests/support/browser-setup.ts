@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { startStack } from '../../dev/stack';
+import { HTTP_TEST_ENV } from './stack-setup';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    browserApiUrl: string;
+    browserExamplesUrl: string;
+  }
+}
+
+/** A stack of its own for the browser test, with the example client served next to it (as npm start does). */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const port = Number(process.env.TEST_BROWSER_PORT ?? 3300);
+  const stack = await startStack({
+    port,
+    lambdaPort: port + 2,
+    examplesPort: port + 80,
+    output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
+    persistKeys: false,
+    env: { ...HTTP_TEST_ENV, REDIS_KEY_PREFIX: `browser-${randomBytes(4).toString('hex')}:` },
+  });
+  project.provide('browserApiUrl', `http://localhost:${port}`);
+  project.provide('browserExamplesUrl', stack.examplesUrl!);
+  return () => stack.stop();
+}
