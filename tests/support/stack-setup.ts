@@ -24,6 +24,7 @@ export const HTTP_TEST_ENV: Record<string, string> = {
   RATE_LIMIT_LOGIN_PER_ACCOUNT: '8/60s',
   RATE_LIMIT_REGISTER_PER_IP: '10000/60s',
   RATE_LIMIT_REFRESH_PER_SESSION: '30/60s',
+  CORS_ALLOWED_ORIGINS: 'https://app.example.test',
 };
 
 /** The whole local stack (redis-server, gateway, serverless-offline), as `npm start` runs it. */
