@@ -59,7 +59,7 @@ describe('cookie transport', () => {
     const login = await cookieLogin();
     const token = tokenIn(cookieOf(login)!);
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { 'x-requested-with': 'fetch' },
       { origin: 'https://evil.example.test', 'x-requested-with': 'fetch' },
       { origin: 'null', 'x-requested-with': 'fetch' },

@@ -68,6 +68,14 @@ export function uniqueEmail(label = 'user'): string {
 
 export const PASSWORD = 'correct horse battery staple';
 
+/** Every rate limit off, for tests about something else. */
+export const NO_LIMITS = {
+  RATE_LIMIT_REGISTER_PER_IP: 'off',
+  RATE_LIMIT_LOGIN_PER_IP: 'off',
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+  RATE_LIMIT_REFRESH_PER_SESSION: 'off',
+};
+
 /** Registers a fresh user and opens one session for it. */
 export async function registerAndLogin(
   deps: Deps,

@@ -8,14 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { authorize, refresh, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
-import { captureLogger, expectAuthError, flatToRecord, outcomeOf, registerAndLogin } from './helpers';
-
-const NO_LIMITS = {
-  RATE_LIMIT_REGISTER_PER_IP: 'off',
-  RATE_LIMIT_LOGIN_PER_IP: 'off',
-  RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
-  RATE_LIMIT_REFRESH_PER_SESSION: 'off',
-};
+import { NO_LIMITS, captureLogger, expectAuthError, flatToRecord, outcomeOf, registerAndLogin } from './helpers';
 
 async function setup(env: Record<string, string> = {}) {
   const clock = createTestClock();

@@ -22,14 +22,8 @@ import {
   startOwnStore,
   uniqueEmail,
   type OwnStore,
+  NO_LIMITS,
 } from './helpers';
-
-const NO_LIMITS = {
-  RATE_LIMIT_REGISTER_PER_IP: 'off',
-  RATE_LIMIT_LOGIN_PER_IP: 'off',
-  RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
-  RATE_LIMIT_REFRESH_PER_SESSION: 'off',
-};
 
 async function setup(env: Record<string, string> = {}) {
   const clock = createTestClock();
