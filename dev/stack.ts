@@ -80,6 +80,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LAMBDA_PORT: String(options.lambdaPort ?? port + 2),
       // serverless-esbuild leaves a folder per build in TMPDIR: keep them in the project.
       TMPDIR: path.join(ROOT, '.tmp'),
+      // Its bundles go to a folder of this stack's own, so two stacks never overwrite each other.
+      ESBUILD_WORK_FOLDER: port === 3000 ? '.esbuild' : `.esbuild-${port}`,
     };
     loadConfig(env); // fail here, with the variable's name, rather than on the first request
 

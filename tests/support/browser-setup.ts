@@ -19,7 +19,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     examplesPort: port + 80,
     output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
     persistKeys: false,
-    env: { ...HTTP_TEST_ENV, REDIS_KEY_PREFIX: `browser-${randomBytes(4).toString('hex')}:` },
+    env: {
+      ...HTTP_TEST_ENV,
+      // The example's own origin, as npm start allows it.
+      CORS_ALLOWED_ORIGINS: `http://localhost:${port + 80}`,
+      REDIS_KEY_PREFIX: `browser-${randomBytes(4).toString('hex')}:`,
+    },
   });
   project.provide('browserApiUrl', `http://localhost:${port}`);
   project.provide('browserExamplesUrl', stack.examplesUrl!);
