@@ -55,3 +55,16 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
     return uid === claims.userId && Number(exp) > now() ? claims : null;
   };
 }
+
+const verifiers = new WeakMap<VerifierOptions, AccessTokenVerifier>();
+
+/**
+ * One-call form of {@link createAccessTokenVerifier}: verifies `token` with the verifier built
+ * (once) for this options object. Keep the options object at module scope, so the keys are
+ * imported once per cold start, not per call.
+ */
+export function verifyAccessToken(token: string, options: VerifierOptions): Promise<AccessTokenClaims | null> {
+  let verify = verifiers.get(options);
+  if (!verify) verifiers.set(options, (verify = createAccessTokenVerifier(options)));
+  return verify(token);
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { login, logout } from '../../lib/auth';
 import { requireAccessToken, type AccessTokenContext } from '../../lib/middleware/require-access-token';
 import { registerUser } from '../../lib/users/users';
-import { createAccessTokenVerifier } from '../../lib/verify';
+import { createAccessTokenVerifier, verifyAccessToken } from '../../lib/verify';
 import { createRedisClient } from '../../lib/store/redis';
 import { createTestDeps, testContext } from '../support/deps';
 
@@ -23,6 +23,12 @@ describe('verifyAccessToken for services without API Gateway', () => {
     expect(await verify(`${tokens.accessToken}x`)).toBeNull();
     expect(await verify(tokens.refreshToken)).toBeNull();
     expect(await createAccessTokenVerifier({ ...options, audience: 'someone-else' })(tokens.accessToken)).toBeNull();
+  });
+
+  it('has a one-call form, verifyAccessToken(token, options)', async () => {
+    const { tokens, options } = await setup();
+    expect(await verifyAccessToken(tokens.accessToken, options)).toMatchObject({ userId: tokens.user.id });
+    expect(await verifyAccessToken(tokens.refreshToken, options)).toBeNull();
   });
 
   it('with the session check, refuses a revoked session at once (without it, only at expiry)', async () => {
