@@ -1,0 +1,262 @@
+/**
+ * `npm run bench`: the service's performance figures on this machine, printed as a table and
+ * written to bench/results.json. Starts its own redis-server and Upstash-REST gateway (and,
+ * for the end-to-end figures, a serverless-offline stack per algorithm on ports 3200/3210);
+ * only ever talks to 127.0.0.1, for a bounded number of requests. About 2½ minutes.
+ *
+ *   npm run bench                      full run, writes bench/results.json
+ *   npm run bench -- --quick           rough pass (fewer, shorter runs), writes nothing
+ *   npm run bench -- --no-e2e          without serverless-offline
+ *   BENCH_DEBUG=1 npm run bench        show the functions' and serverless-offline's output
+ *
+ * Every figure is the median of several runs. See README "Performance" for what they mean.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startGateway } from '../dev/gateway';
+import { startRedisServer } from '../dev/redis-server';
+import { buildBundles, measureColdStarts, type Bundle, type ColdStart } from './cold-start';
+import { measureEndToEnd, type EndToEnd } from './end-to-end';
+import { ALGORITHMS, BENCH_BCRYPT_COST, functionEnv, machineInfo, round, type Algorithm } from './support';
+import type { WorkerPlan, WorkerResult } from './worker';
+
+const ROOT = path.resolve(__dirname, '..');
+const QUICK = process.argv.includes('--quick');
+const SKIP_E2E = process.argv.includes('--no-e2e');
+
+const WORKER_PLAN: WorkerPlan = QUICK
+  ? { runs: 3, sequentialDecisions: 500, concurrentDecisions: 1000, concurrency: 16, transportRuns: 3, transportDecisions: 500, refreshesPerRun: 200, loginPairs: { 10: 3 }, countRepeats: 2 }
+  : { runs: 5, sequentialDecisions: 2000, concurrentDecisions: 4000, concurrency: 16, transportRuns: 5, transportDecisions: 2000, refreshesPerRun: 1000, loginPairs: { 10: 9, 12: 5 }, countRepeats: 3 };
+const COLD_RUNS = QUICK ? 2 : 5;
+const E2E_PLAN = QUICK ? { runs: 1, seconds: 3, connections: 10 } : { runs: 3, seconds: 5, connections: 10 };
+const E2E_PORTS: Record<Algorithm, number> = { EdDSA: 3200, HS256: 3210 };
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+function runWorker(env: Record<string, string>): Promise<WorkerResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'worker.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, BENCH_PLAN: JSON.stringify(WORKER_PLAN) },
+      // stdout carries the functions' log lines: discarded, as CloudWatch would take them.
+      stdio: ['ignore', process.env.BENCH_DEBUG ? 'inherit' : 'ignore', 'inherit', 'ipc'],
+    });
+    let result: WorkerResult | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.once('message', (message) => (result = message as WorkerResult));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && result) resolve(result);
+      else reject(new Error(`bench worker (${env.JWT_ALGORITHM}) exited with ${code}`));
+    });
+  });
+}
+
+interface Results {
+  machine: ReturnType<typeof machineInfo>;
+  settings: Record<string, unknown>;
+  algorithms: Record<Algorithm, { worker: WorkerResult; coldStarts: Record<string, ColdStart>; endToEnd?: EndToEnd }>;
+  /** EdDSA cold starts without NODE_OPTIONS=--enable-source-maps, to show what it costs. */
+  coldStartsWithoutSourceMaps: Record<string, ColdStart>;
+  bundles: Record<string, { bytes: number; kib: number }>;
+  targets: { target: string; measured: string; met: boolean }[];
+  durationSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo();
+  log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}${QUICK ? ' (quick)' : ''}`);
+
+  const redis = await startRedisServer({ dir: path.join(ROOT, '.tmp') });
+  const token = randomBytes(24).toString('base64url');
+  const gateway = await startGateway({ redisPort: redis.port, token });
+  const algorithms = {} as Results['algorithms'];
+  let bundles: Bundle[] = [];
+  let coldStartsWithoutSourceMaps: Record<string, ColdStart> = {};
+  try {
+    const envs = {} as Record<Algorithm, Record<string, string>>;
+    for (const algorithm of ALGORITHMS) {
+      envs[algorithm] = await functionEnv(algorithm, gateway.url, token);
+      log(`${algorithm}: authorizer, transports, refresh, login, request counts`);
+      algorithms[algorithm] = { worker: await runWorker(envs[algorithm]), coldStarts: {} };
+    }
+    log('building bundles');
+    bundles = await buildBundles(path.join(ROOT, '.tmp', 'bench-bundles'));
+    for (const algorithm of ALGORITHMS) {
+      log(`${algorithm}: cold starts (${COLD_RUNS} per function)`);
+      algorithms[algorithm].coldStarts = await measureColdStarts(bundles, envs[algorithm], COLD_RUNS);
+    }
+    log('EdDSA: cold starts without --enable-source-maps');
+    coldStartsWithoutSourceMaps = await measureColdStarts(bundles, envs.EdDSA, COLD_RUNS, '');
+  } finally {
+    await gateway.close();
+    await redis.stop();
+  }
+  if (!SKIP_E2E) {
+    for (const algorithm of ALGORITHMS) {
+      log(`${algorithm}: end to end through serverless-offline on 127.0.0.1:${E2E_PORTS[algorithm]}`);
+      algorithms[algorithm].endToEnd = await measureEndToEnd(algorithm, E2E_PORTS[algorithm], E2E_PLAN);
+    }
+  }
+
+  const results: Results = {
+    machine,
+    settings: {
+      quick: QUICK,
+      bcryptCost: BENCH_BCRYPT_COST,
+      worker: WORKER_PLAN,
+      coldStartRuns: COLD_RUNS,
+      endToEnd: SKIP_E2E ? 'skipped' : E2E_PLAN,
+      redis: 'local redis-server behind dev/gateway.ts (Upstash REST over HTTP/1.1 on 127.0.0.1)',
+    },
+    algorithms,
+    coldStartsWithoutSourceMaps,
+    bundles: Object.fromEntries(bundles.map((bundle) => [bundle.name, { bytes: bundle.bytes, kib: round(bundle.bytes / 1024, 1) }])),
+    targets: [],
+    durationSeconds: 0,
+  };
+  results.targets = evaluateTargets(results);
+  results.durationSeconds = round((performance.now() - started) / 1000);
+  if (!QUICK) writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${renderTable(results)}\n`);
+  log(`done in ${results.durationSeconds} s${QUICK ? ' (quick: bench/results.json not written)' : ', bench/results.json written'}`);
+}
+
+function evaluateTargets(results: Results): Results['targets'] {
+  const targets: Results['targets'] = [];
+  const add = (target: string, measured: string, met: boolean) => targets.push({ target, measured, met });
+  const counts = results.algorithms.HS256.worker.requestCounts;
+  const authorizer = counts.authorizer!;
+  add('authorizer: 1 Redis HTTP request, 0 writes per decision', `${authorizer.httpRequests} request, ${authorizer.writes} writes, ${authorizer.scripts} scripts`, authorizer.httpRequests <= 1 && authorizer.writes === 0 && authorizer.scripts === 0);
+  add('login ≤ 2 Redis HTTP requests', `${counts.login!.httpRequests}`, counts.login!.httpRequests <= 2);
+  for (const name of ['refresh', 'logout', 'logout-all']) add(`${name} = 1 Redis HTTP request`, `${counts[name]!.httpRequests}`, counts[name]!.httpRequests <= 1);
+  const hs = results.algorithms.HS256.worker.authorizer.sequential;
+  add('authorizer p50 ≤ 0.35 ms (HS256, c=1)', `${hs.p50Ms} ms`, hs.p50Ms <= 0.35);
+  add('authorizer CPU ≤ 250 µs per decision (HS256)', `${hs.cpuMicrosPerOp} µs`, hs.cpuMicrosPerOp <= 250);
+  for (const algorithm of ALGORITHMS) {
+    const { worker, coldStarts } = results.algorithms[algorithm];
+    add(`refresh ≥ 1,200/s per core (${algorithm})`, `${worker.refresh.perCorePerSecond}/s`, worker.refresh.perCorePerSecond >= 1200);
+    for (const figures of worker.login) {
+      add(`login ≤ 1.1× one bcrypt compare (${algorithm}, cost ${figures.bcryptCost})`, `${figures.ratio}× (+${figures.overheadMs} ms)`, figures.ratio <= 1.1);
+    }
+    const slowest = Object.entries(coldStarts).sort((a, b) => b[1].coldOverheadMs - a[1].coldOverheadMs)[0];
+    const slowestTotal = Object.entries(coldStarts).sort((a, b) => b[1].totalMs - a[1].totalMs)[0];
+    if (slowest && slowestTotal) {
+      add(
+        `cold init ≤ 150 ms per function (${algorithm}; load + 1st invoke − warm invoke)`,
+        `max ${slowest[1].coldOverheadMs} ms (${slowest[0]}); incl. the request's own work max ${slowestTotal[1].totalMs} ms (${slowestTotal[0]})`,
+        slowest[1].coldOverheadMs <= 150,
+      );
+    }
+  }
+  const largest = Object.entries(results.bundles).sort((a, b) => b[1].bytes - a[1].bytes)[0];
+  if (largest) add('bundle ≤ 400 KB per function', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
+  return targets;
+}
+
+function renderTable(results: Results): string {
+  const { machine } = results;
+  const lines: string[] = [];
+  const table = (header: string[], rows: (string | number)[][]) => {
+    lines.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
+    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+    lines.push('');
+  };
+  const both = (pick: (algorithm: Algorithm) => string | number) => ALGORITHMS.map(pick);
+  const w = (algorithm: Algorithm) => results.algorithms[algorithm].worker;
+
+  lines.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}; load average at start ${machine.loadAverageAtStart.join(' / ')}; ${machine.date}.`,
+    `Redis: local redis-server behind dev/gateway.ts on 127.0.0.1 (no network latency: a real Upstash round trip adds ~1-2 ms in-region). Medians of ${WORKER_PLAN.runs} runs unless noted; bcrypt cost ${BENCH_BCRYPT_COST} (the default 12 is ~4× slower) except the login comparison at 12.`,
+    '',
+  );
+
+  table(['Authorizer decision (real handler, in-process)', ...ALGORITHMS], [
+    ['p50 / p99 latency, c=1', ...both((a) => `${w(a).authorizer.sequential.p50Ms} / ${w(a).authorizer.sequential.p99Ms} ms`)],
+    ['decisions/s, c=1', ...both((a) => w(a).authorizer.sequential.perSecond)],
+    [`decisions/s, c=${WORKER_PLAN.concurrency}`, ...both((a) => w(a).authorizer.concurrent.perSecond)],
+    [`p50 / p99 latency, c=${WORKER_PLAN.concurrency}`, ...both((a) => `${w(a).authorizer.concurrent.p50Ms} / ${w(a).authorizer.concurrent.p99Ms} ms`)],
+    ['CPU per decision (user+sys), c=1', ...both((a) => `${w(a).authorizer.sequential.cpuMicrosPerOp} µs`)],
+    [`CPU per decision, c=${WORKER_PLAN.concurrency}`, ...both((a) => `${w(a).authorizer.concurrent.cpuMicrosPerOp} µs`)],
+  ]);
+
+  table([`authorize() by Redis transport, c=1 (${WORKER_PLAN.transportRuns} runs)`, ...ALGORITHMS.flatMap((a) => [`${a} p50`, `${a} CPU`])], [
+    ['gateway round trip only (bare node:http POST of the HMGET, reply dropped)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.roundTripOnly.p50Ms} ms`, `${w(a).transports.roundTripOnly.cpuMicrosPerOp} µs`])],
+    ['token verification only (no Redis)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.verifyOnly.p50Ms} ms`, `${w(a).transports.verifyOnly.cpuMicrosPerOp} µs`])],
+    ['+ session read, node:http keep-alive requester (in use)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.nodeHttp.p50Ms} ms`, `${w(a).transports.nodeHttp.cpuMicrosPerOp} µs`])],
+    ['+ session read, SDK HttpClient over global fetch (before)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.fetch.p50Ms} ms`, `${w(a).transports.fetch.cpuMicrosPerOp} µs`])],
+    ['node:http + HS256 secret imported once as CryptoKey (proposed key-ring change)', ...ALGORITHMS.flatMap((a) => {
+      const figures = w(a).transports.nodeHttpCryptoKey;
+      return figures ? [`${figures.p50Ms} ms`, `${figures.cpuMicrosPerOp} µs`] : ['n/a', 'n/a'];
+    })],
+  ]);
+
+  const counts = w('EdDSA').requestCounts;
+  table(['Redis per operation (gateway counters, scripts warm)', 'HTTP requests', 'commands', 'plain writes', 'scripts'],
+    Object.entries(counts).map(([name, count]) => [
+      name,
+      count.httpRequests,
+      Object.entries(count.commands).map(([command, n]) => `${command}×${n}`).join(' ') || '-',
+      count.writes,
+      count.scripts,
+    ]),
+  );
+
+  table(['Refresh and login (lib, in-process, sequential)', ...ALGORITHMS], [
+    ['refresh: CPU per refresh', ...both((a) => `${w(a).refresh.cpuMicrosPerRefresh} µs`)],
+    ['refresh: per core (1 s / CPU per refresh)', ...both((a) => `${w(a).refresh.perCorePerSecond}/s`)],
+    ['refresh: sequential, one chain (wall clock)', ...both((a) => `${w(a).refresh.sequentialPerSecond}/s (p50 ${w(a).refresh.p50Ms} ms)`)],
+    ...w('EdDSA').login.map((_, index) => {
+      const { bcryptCost, samples } = w('EdDSA').login[index]!;
+      return [
+        `login vs one bcrypt compare (cost ${bcryptCost}, ${samples} pairs)`,
+        ...both((a) => {
+          const figures = w(a).login[index]!;
+          return `${figures.loginMs} vs ${figures.compareMs} ms = ${figures.ratio}× (+${figures.overheadMs} ms)`;
+        }),
+      ];
+    }),
+  ]);
+
+  const cold = (algorithm: Algorithm, name: string) => results.algorithms[algorithm].coldStarts[name];
+  table(['Function', 'bundle', ...ALGORITHMS.map((a) => `${a}: load + 1st invoke = total (warm invoke; cold overhead)`), 'EdDSA load w/o source maps'],
+    Object.entries(results.bundles).map(([name, bundle]) => [
+      name,
+      `${bundle.kib} KiB`,
+      ...both((a) => {
+        const c = cold(a, name);
+        return c ? `${c.loadMs} + ${c.firstInvokeMs} = ${c.totalMs} ms (${c.warmInvokeMs}; ${c.coldOverheadMs})` : '-';
+      }),
+      results.coldStartsWithoutSourceMaps[name] ? `${results.coldStartsWithoutSourceMaps[name].loadMs} ms` : '-',
+    ]),
+  );
+  lines.push(
+    `Cold start: esbuild bundle (as serverless.yml custom.esbuild builds it) required in a fresh node with NODE_OPTIONS=--enable-source-maps, then a first and a second invocation; median of ${COLD_RUNS}. Cold overhead = total - warm invoke, i.e. without the request's own work (login/register: one bcrypt at cost ${BENCH_BCRYPT_COST}). Node's own start-up (~${cold('EdDSA', 'me')?.bootMs ?? '?'} ms here) is not included.`,
+    '',
+  );
+
+  if (!SKIP_E2E) {
+    table(['End to end: GET /auth/me via serverless-offline (autocannon)', ...ALGORITHMS], [
+      ['requests/s', ...both((a) => results.algorithms[a].endToEnd?.requestsPerSecond ?? '-')],
+      ['p50 / p99 latency', ...both((a) => `${results.algorithms[a].endToEnd?.p50Ms} / ${results.algorithms[a].endToEnd?.p99Ms} ms`)],
+      ['Redis requests per call (authorizer + me)', ...both((a) => results.algorithms[a].endToEnd?.redisRequestsPerCall ?? '-')],
+      ['non-2xx / errors', ...both((a) => `${results.algorithms[a].endToEnd?.non2xx} / ${results.algorithms[a].endToEnd?.errors}`)],
+    ]);
+    lines.push(`End to end: ${E2E_PLAN.connections} connections, ${E2E_PLAN.seconds} s per run, median of ${E2E_PLAN.runs} runs after a 1 s warm-up; serverless-offline --useInProcess, so its own overhead dominates.`, '');
+  }
+
+  table(['Target', 'measured', 'met'], results.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**']));
+  return lines.join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
