@@ -13,7 +13,8 @@ import {
 } from './sessions/sessions';
 import { signAccessToken, verifyAccessToken } from './tokens/access-token';
 import type { LimitName } from './rate-limit';
-import { authenticateUser, normalizeEmail, registerUser, type RegisteredUser, type User } from './users/users';
+import { normalizePassword } from './users/passwords';
+import { checkPassword, findCredentials, normalizeEmail, registerUser, type RegisteredUser, type User } from './users/users';
 
 /** The token response of the contract (login and refresh). */
 export interface TokenResponse {
@@ -43,17 +44,23 @@ export interface LoginInput {
 /**
  * Checks the credentials and opens a session. Fails with `rate_limited` (per client IP and
  * per account, before any password work), `invalid_credentials` (unknown email and wrong
- * password alike) or `invalid_request`. Store requests: the rate limits, the user lookup and
- * the session creation.
+ * password alike) or `invalid_request`. Two store requests: the rate limits with the user
+ * lookup (pipelined), then the session creation.
  */
 export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse> {
   const email = normalizeEmail(input.email);
-  // Before any password work: while limited, even the right password is refused.
-  await limit(deps, context, 'login', [
-    { name: 'loginPerIp', identifier: context.ip },
-    { name: 'loginPerAccount', identifier: email },
+  const password = normalizePassword(input.password, false);
+  // The two limits and the user lookup go out together (one pipelined request); the
+  // password is only checked once both limits passed: while limited, even the right
+  // password is refused. A failed request fails all three: 503, never a pass.
+  const [, credentials] = await Promise.all([
+    limit(deps, context, 'login', [
+      { name: 'loginPerIp', identifier: context.ip },
+      { name: 'loginPerAccount', identifier: email },
+    ]),
+    findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
-  const user = await authenticateUser(deps, { email, password: input.password });
+  const user = await checkPassword(deps, credentials, password);
   if (!user) {
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from './config';
 import { createAuthLogger, type AuthLogger } from './log';
 import { createRateLimiter, type RateLimiter } from './rate-limit';
 import { createKeys, type RedisKeys } from './store/keys';
-import { createRedisClient } from './store/redis';
+import { createRedisClient, withSameTickPipeline } from './store/redis';
 import { loadKeyRing, type KeyRing } from './tokens/key-ring';
 
 /** Milliseconds since the epoch. Everything time-dependent reads this one clock. */
@@ -23,6 +23,11 @@ export interface Ids {
 export interface Deps {
   config: Config;
   redis: Redis;
+  /**
+   * The same connection pool, but commands issued in one tick go out as one `/pipeline`
+   * request (login's rate limits and user lookup). Everything else uses `redis`.
+   */
+  pipelinedRedis: Redis;
   keys: RedisKeys;
   keyRing: KeyRing;
   clock: Clock;
@@ -44,11 +49,13 @@ export async function createDeps(overrides: Partial<Omit<Deps, 'config'>> & { en
   const config = loadConfig(overrides.env ?? process.env);
   const redis = overrides.redis ?? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs });
   const keys = overrides.keys ?? createKeys(config.redisKeyPrefix);
+  const pipelinedRedis = overrides.pipelinedRedis ?? withSameTickPipeline(redis);
   return {
     config,
     redis,
+    pipelinedRedis,
     keys,
-    rateLimiter: overrides.rateLimiter ?? createRateLimiter(redis, keys, config),
+    rateLimiter: overrides.rateLimiter ?? createRateLimiter(pipelinedRedis, keys, config),
     keyRing: overrides.keyRing ?? (await loadKeyRing(config)),
     clock: overrides.clock ?? systemClock,
     ids: overrides.ids ?? randomIds,

@@ -1,6 +1,8 @@
+import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
+import type { RedisKeys } from '../store/keys';
 import { readHashFields, runScript } from '../store/redis';
 import { REGISTER_USER } from '../store/scripts/register-user';
 import { createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
@@ -57,27 +59,36 @@ export async function registerUser(
   return user;
 }
 
+/** What login needs of a user: found by normalized email. */
+export interface Credentials {
+  id: string;
+  email: string;
+  passwordHash: string;
+}
+
+/**
+ * The stored credentials for a normalized email, or `null`. One store request (HMGET), on
+ * the client given: login passes its same-tick pipelined client, so this lookup and the rate
+ * limits travel in one HTTP request.
+ */
+export async function findCredentials(redis: Redis, keys: RedisKeys, email: string): Promise<Credentials | null> {
+  const [id, storedEmail, passwordHash] = await readHashFields(redis, keys.userByEmail(email), ['id', 'email', 'pw']);
+  return id && storedEmail && passwordHash ? { id, email: storedEmail, passwordHash } : null;
+}
+
 const dummyHashes = new Map<number, string>();
 
 /**
- * Checks an email and password. Unknown email and wrong password fail alike with
- * `invalid_credentials`, after one bcrypt comparison of the same cost either way (a dummy
- * hash stands in for the missing user), so neither the answer nor its timing tells them apart.
- * One store request.
+ * Checks a (normalized) password against found credentials. Unknown email (`null`) and wrong
+ * password fail alike, after one bcrypt comparison of the same cost either way (a dummy hash
+ * stands in for the missing user), so neither the answer nor its timing tells them apart.
  */
-export async function authenticateUser(
-  deps: Deps,
-  input: { email: unknown; password: unknown },
-): Promise<User | null> {
-  const email = normalizeEmail(input.email);
-  const password = normalizePassword(input.password, false);
-  const [id, storedEmail, passwordHash] = await readHashFields(deps.redis, deps.keys.userByEmail(email), ['id', 'email', 'pw']);
-
-  if (!id || !storedEmail || !passwordHash) {
+export async function checkPassword(deps: Deps, credentials: Credentials | null, password: string): Promise<User | null> {
+  if (!credentials) {
     let dummy = dummyHashes.get(deps.config.bcryptCost);
     if (!dummy) dummyHashes.set(deps.config.bcryptCost, (dummy = createDummyHash(deps.config.bcryptCost)));
     await verifyPassword(password, dummy);
     return null;
   }
-  return (await verifyPassword(password, passwordHash)) ? { id, email: storedEmail } : null;
+  return (await verifyPassword(password, credentials.passwordHash)) ? { id: credentials.id, email: credentials.email } : null;
 }

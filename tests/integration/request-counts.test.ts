@@ -112,20 +112,20 @@ describe('Redis requests per operation (warm)', () => {
     expect(seen.commands).toEqual({ EVALSHA: 2 });
   });
 
-  it('login: 4 requests when it succeeds, 3 when the credentials are wrong', async () => {
+  it('login: 2 requests when it succeeds, 1 when the credentials are wrong', async () => {
     const email = uniqueEmail();
     await register(deps, { email, password: PASSWORD }, testContext());
 
     const ok = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
-    // 1-2: the two @upstash/ratelimit checks, per IP and per account (sent concurrently, one script each).
-    // 3: HMGET of the user record (id, email, password hash).
-    // 4: the create-session script (session hash, index entry, pruning and the cap in one step).
-    expect(ok.requests).toEqual({ '/': 4 });
+    // 1: one /pipeline request with the two @upstash/ratelimit checks (per IP, per account; one
+    //    script each) and the HMGET of the user record (id, email, password hash).
+    // 2: the create-session script (session hash, index entry, pruning and the cap in one step).
+    expect(ok.requests).toEqual({ '/pipeline': 1, '/': 1 });
     expect(ok.commands).toEqual({ EVALSHA: 3, HMGET: 1 });
 
     const failed = await stats.around(() => expectAuthError(login(deps, { email, password: 'wrong password' }, testContext()), 'invalid_credentials'));
-    // The two limiter checks and the user lookup; no session is created.
-    expect(failed.requests).toEqual({ '/': 3 });
+    // The two limiter checks and the user lookup in one pipeline; no session is created.
+    expect(failed.requests).toEqual({ '/pipeline': 1 });
     expect(failed.commands).toEqual({ EVALSHA: 2, HMGET: 1 });
 
     const unknown = await stats.around(() => expectAuthError(login(deps, { email: uniqueEmail(), password: PASSWORD }, testContext()), 'invalid_credentials'));
@@ -133,9 +133,10 @@ describe('Redis requests per operation (warm)', () => {
     expect(unknown.commands).toEqual(failed.commands);
   });
 
-  it('nothing goes through /pipeline or /multi-exec (auto-pipelining is off)', async () => {
+  it('only login pipelines: the other flows send one command per request', async () => {
+    const { tokens } = await registerAndLogin(deps);
     const seen = await stats.around(async () => {
-      const { tokens } = await registerAndLogin(deps);
+      await register(deps, { email: uniqueEmail(), password: PASSWORD }, testContext());
       await refresh(deps, tokens.refreshToken, testContext());
     });
     expect(Object.keys(seen.requests)).toEqual(['/']);
