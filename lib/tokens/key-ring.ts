@@ -27,7 +27,8 @@ const ALG_BY_KEY_TYPE: Record<string, JwtAlgorithm> = { 'OKP/Ed25519': 'EdDSA', 
  */
 export async function loadKeyRing(config: Config): Promise<KeyRing> {
   if (config.jwtAlgorithm === 'HS256') {
-    const secret = config.jwtSecret!;
+    // Imported once: given raw bytes, jose would import them again on every sign and verify.
+    const secret = await crypto.subtle.importKey('raw', config.jwtSecret!, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     return {
       algorithm: 'HS256',
       signingKid: undefined,
