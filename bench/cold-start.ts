@@ -51,7 +51,7 @@ export function listFunctions(): { name: string; module: string }[] {
   }));
 }
 
-/** Same options as serverless.yml custom.esbuild (bundle, minify, linked source map, node22, cjs). */
+/** Same options as serverless.yml custom.esbuild (bundle, minify, no source map, node22, cjs). */
 export async function buildBundles(outDir: string): Promise<Bundle[]> {
   mkdirSync(outDir, { recursive: true });
   const bundles: Bundle[] = [];
@@ -62,7 +62,7 @@ export async function buildBundles(outDir: string): Promise<Bundle[]> {
       outfile: file,
       bundle: true,
       minify: true,
-      sourcemap: 'linked',
+      sourcemap: false,
       target: 'node22',
       platform: 'node',
       format: 'cjs',
@@ -143,14 +143,13 @@ function runColdChild(bundle: Bundle, input: unknown, env: Record<string, string
 
 /**
  * Median cold start of each bundle over `runs` fresh processes, with the given function
- * environment. `nodeOptions` defaults to what provider.environment sets in serverless.yml
- * (the runtime reads NODE_OPTIONS).
+ * environment. `nodeOptions` is passed as NODE_OPTIONS (serverless.yml sets none).
  */
 export async function measureColdStarts(
   bundles: Bundle[],
   env: Record<string, string>,
   runs: number,
-  nodeOptions = '--enable-source-maps',
+  nodeOptions = '',
 ): Promise<Record<string, ColdStart>> {
   const deps = await createDeps({ env, logger: { event: () => undefined, error: () => undefined } });
   const email = benchEmail('cold-fixture');

@@ -59,8 +59,6 @@ interface Results {
   machine: ReturnType<typeof machineInfo>;
   settings: Record<string, unknown>;
   algorithms: Record<Algorithm, { worker: WorkerResult; coldStarts: Record<string, ColdStart>; endToEnd?: EndToEnd }>;
-  /** EdDSA cold starts without NODE_OPTIONS=--enable-source-maps, to show what it costs. */
-  coldStartsWithoutSourceMaps: Record<string, ColdStart>;
   bundles: Record<string, { bytes: number; kib: number }>;
   targets: { target: string; measured: string; met: boolean }[];
   durationSeconds: number;
@@ -76,7 +74,6 @@ async function main(): Promise<void> {
   const gateway = await startGateway({ redisPort: redis.port, token });
   const algorithms = {} as Results['algorithms'];
   let bundles: Bundle[] = [];
-  let coldStartsWithoutSourceMaps: Record<string, ColdStart> = {};
   try {
     const envs = {} as Record<Algorithm, Record<string, string>>;
     for (const algorithm of ALGORITHMS) {
@@ -90,8 +87,6 @@ async function main(): Promise<void> {
       log(`${algorithm}: cold starts (${COLD_RUNS} per function)`);
       algorithms[algorithm].coldStarts = await measureColdStarts(bundles, envs[algorithm], COLD_RUNS);
     }
-    log('EdDSA: cold starts without --enable-source-maps');
-    coldStartsWithoutSourceMaps = await measureColdStarts(bundles, envs.EdDSA, COLD_RUNS, '');
   } finally {
     await gateway.close();
     await redis.stop();
@@ -114,7 +109,6 @@ async function main(): Promise<void> {
       redis: 'local redis-server behind dev/gateway.ts (Upstash REST over HTTP/1.1 on 127.0.0.1)',
     },
     algorithms,
-    coldStartsWithoutSourceMaps,
     bundles: Object.fromEntries(bundles.map((bundle) => [bundle.name, { bytes: bundle.bytes, kib: round(bundle.bytes / 1024, 1) }])),
     targets: [],
     durationSeconds: 0,
@@ -189,10 +183,6 @@ function renderTable(results: Results): string {
     ['token verification only (no Redis)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.verifyOnly.p50Ms} ms`, `${w(a).transports.verifyOnly.cpuMicrosPerOp} µs`])],
     ['+ session read, node:http keep-alive requester (in use)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.nodeHttp.p50Ms} ms`, `${w(a).transports.nodeHttp.cpuMicrosPerOp} µs`])],
     ['+ session read, SDK HttpClient over global fetch (before)', ...ALGORITHMS.flatMap((a) => [`${w(a).transports.fetch.p50Ms} ms`, `${w(a).transports.fetch.cpuMicrosPerOp} µs`])],
-    ['node:http + HS256 secret imported once as CryptoKey (proposed key-ring change)', ...ALGORITHMS.flatMap((a) => {
-      const figures = w(a).transports.nodeHttpCryptoKey;
-      return figures ? [`${figures.p50Ms} ms`, `${figures.cpuMicrosPerOp} µs`] : ['n/a', 'n/a'];
-    })],
   ]);
 
   const counts = w('EdDSA').requestCounts;
@@ -223,7 +213,7 @@ function renderTable(results: Results): string {
   ]);
 
   const cold = (algorithm: Algorithm, name: string) => results.algorithms[algorithm].coldStarts[name];
-  table(['Function', 'bundle', ...ALGORITHMS.map((a) => `${a}: load + 1st invoke = total (warm invoke; cold overhead)`), 'EdDSA load w/o source maps'],
+  table(['Function', 'bundle', ...ALGORITHMS.map((a) => `${a}: load + 1st invoke = total (warm invoke; cold overhead)`)],
     Object.entries(results.bundles).map(([name, bundle]) => [
       name,
       `${bundle.kib} KiB`,
@@ -231,11 +221,10 @@ function renderTable(results: Results): string {
         const c = cold(a, name);
         return c ? `${c.loadMs} + ${c.firstInvokeMs} = ${c.totalMs} ms (${c.warmInvokeMs}; ${c.coldOverheadMs})` : '-';
       }),
-      results.coldStartsWithoutSourceMaps[name] ? `${results.coldStartsWithoutSourceMaps[name].loadMs} ms` : '-',
     ]),
   );
   lines.push(
-    `Cold start: esbuild bundle (as serverless.yml custom.esbuild builds it) required in a fresh node with NODE_OPTIONS=--enable-source-maps, then a first and a second invocation; median of ${COLD_RUNS}. Cold overhead = total - warm invoke, i.e. without the request's own work (login/register: one bcrypt at cost ${BENCH_BCRYPT_COST}). Node's own start-up (~${cold('EdDSA', 'me')?.bootMs ?? '?'} ms here) is not included.`,
+    `Cold start: esbuild bundle (as serverless.yml custom.esbuild builds it) required in a fresh node (no source maps, as deployed), then a first and a second invocation; median of ${COLD_RUNS}. Cold overhead = total - warm invoke, i.e. without the request's own work (login/register: one bcrypt at cost ${BENCH_BCRYPT_COST}). Node's own start-up (~${cold('EdDSA', 'me')?.bootMs ?? '?'} ms here) is not included.`,
     '',
   );
 

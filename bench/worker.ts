@@ -9,9 +9,8 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { authorize, listMySessions, login, logout, logoutAll, me, refresh, register } from '../lib/auth';
 import { createDeps, type Deps } from '../lib/deps';
-import { createRateLimiter } from '../lib/rate-limit';
 import { createSession } from '../lib/sessions/sessions';
-import { createRedisClient, readHashFields, withSameTickPipeline } from '../lib/store/redis';
+import { createRedisClient, readHashFields } from '../lib/store/redis';
 import { verifyAccessToken } from '../lib/tokens/access-token';
 import { verifyPassword } from '../lib/users/passwords';
 import type { User } from '../lib/users/users';
@@ -58,7 +57,7 @@ export interface LoginFigures {
 export interface WorkerResult {
   algorithm: string;
   authorizer: { sequential: RunFigures; concurrent: RunFigures };
-  transports: Record<'verifyOnly' | 'roundTripOnly' | 'nodeHttp' | 'fetch', RunFigures> & { nodeHttpCryptoKey?: RunFigures };
+  transports: Record<'verifyOnly' | 'roundTripOnly' | 'nodeHttp' | 'fetch', RunFigures>;
   refresh: { sequentialPerSecond: number; cpuMicrosPerRefresh: number; perCorePerSecond: number; p50Ms: number };
   login: LoginFigures[];
   requestCounts: Record<string, OperationCount>;
@@ -168,13 +167,6 @@ async function main(): Promise<WorkerResult> {
     nodeHttp: async () => allowed(await authorize(nodeHttpDeps, tokens.accessToken)),
     fetch: async () => allowed(await authorize(fetchDeps, tokens.accessToken)),
   };
-  if (deps.config.jwtSecret) {
-    // Projection of a proposed lib/tokens/key-ring.ts change: the HS256 secret imported once
-    // as a CryptoKey (jose re-imports a Uint8Array secret on every verify).
-    const secretKey = await crypto.subtle.importKey('raw', deps.config.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    const cryptoKeyDeps: Deps = { ...nodeHttpDeps, keyRing: { ...deps.keyRing, resolveVerifyKey: () => secretKey } };
-    variants.nodeHttpCryptoKey = async () => allowed(await authorize(cryptoKeyDeps, tokens.accessToken));
-  }
   const transportRuns: Record<string, RunFigures[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
   for (const operation of Object.values(variants)) for (let i = 0; i < 1000; i++) await operation();
   // The order rotates every run, so that no variant always pays for the garbage of the one
@@ -240,7 +232,6 @@ async function main(): Promise<WorkerResult> {
       roundTripOnly: medianFigures(transportRuns.roundTripOnly!),
       nodeHttp: medianFigures(transportRuns.nodeHttp!),
       fetch: medianFigures(transportRuns.fetch!),
-      ...(transportRuns.nodeHttpCryptoKey ? { nodeHttpCryptoKey: medianFigures(transportRuns.nodeHttpCryptoKey) } : {}),
     },
     refresh: {
       sequentialPerSecond: refreshFigures.perSecond,
@@ -291,25 +282,6 @@ async function countRequests(
   const loginUser = await newUser('count-login');
   const credentials = { email: loginUser.email, password: BENCH_PASSWORD };
 
-  // The proposed login flow (see the report): both limits and the user lookup in one request.
-  const pipelined = withSameTickPipeline(deps.redis);
-  const pipelinedLimiter = createRateLimiter(pipelined, deps.keys, deps.config);
-  const proposedLogin = async () => {
-    const context = contextOf();
-    const [, [id, email, hash]] = await Promise.all([
-      pipelinedLimiter.check(
-        [
-          { name: 'loginPerIp', identifier: context.ip },
-          { name: 'loginPerAccount', identifier: credentials.email },
-        ],
-        deps.clock.now(),
-      ),
-      readHashFields(pipelined, deps.keys.userByEmail(credentials.email), ['id', 'email', 'pw']),
-    ]);
-    if (!id || !email || !(await verifyPassword(credentials.password, hash!))) throw new Error('proposed login failed');
-    await createSession(deps, { id, email }, device);
-  };
-
   const operations: Record<string, { prepare: () => Promise<unknown>; run: (input: never) => Promise<unknown> }> = {
     authorizer: { prepare: async () => undefined, run: () => decide() },
     register: {
@@ -317,7 +289,6 @@ async function countRequests(
       run: (email: string) => register(deps, { email, password: BENCH_PASSWORD }, contextOf()),
     },
     login: { prepare: async () => undefined, run: () => login(deps, credentials, contextOf()) },
-    'login (proposed: limits + lookup pipelined)': { prepare: async () => undefined, run: () => proposedLogin() },
     refresh: {
       prepare: async () => (await newSession(user)).refreshToken,
       run: (token: string) => refresh(deps, token, contextOf()),
