@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -50,6 +51,8 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   const log = opts.log ?? (() => undefined);
   const binary = ensureRedisServerBinary(log);
   const dir = opts.dir ?? tmpdir();
+  // A fresh clone has no .tmp/ yet; redis-server refuses a missing --dir.
+  mkdirSync(dir, { recursive: true });
 
   // Retrying only makes sense when we chose the port ourselves; a caller-chosen
   // port that is taken is a real conflict the caller needs to hear about.
