@@ -133,7 +133,9 @@ function requestContextOf(event: HttpEvent, lambdaContext: Context): RequestCont
     // The address API Gateway saw; X-Forwarded-For and friends are client-controlled.
     ip: event.requestContext?.http?.sourceIp ?? '',
     userAgent: event.requestContext?.http?.userAgent ?? event.headers?.['user-agent'] ?? '',
-    requestId: event.requestContext?.requestId ?? lambdaContext?.awsRequestId ?? '',
+    // The Lambda request id: unique per invocation everywhere (serverless-offline puts a
+    // constant placeholder in requestContext.requestId).
+    requestId: lambdaContext?.awsRequestId ?? event.requestContext?.requestId ?? '',
   };
 }
 
