@@ -176,7 +176,7 @@ function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error,
   return {
     onError: async (request) => {
       const error = request.error;
-      const requestId = request.event?.requestContext?.requestId;
+      const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId;
       if (error instanceof AuthError) {
         if (error instanceof StoreUnavailableError) {
           const deps = await depsPromise.catch(() => undefined);
