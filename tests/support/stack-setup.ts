@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { generateSigningKey } from '../../dev/keys';
 import { startStack } from '../../dev/stack';
 
 declare module 'vitest' {
@@ -8,6 +9,8 @@ declare module 'vitest' {
     stackGatewayUrl: string;
     stackGatewayToken: string;
     stackEnv: Record<string, string>;
+    /** Private JWK of a key listed only in JWT_VERIFY_KEYS (the "previous" signing key of a rotation). */
+    previousSigningKey: string;
   }
 }
 
@@ -30,16 +33,23 @@ export const HTTP_TEST_ENV: Record<string, string> = {
 /** The whole local stack (redis-server, gateway, serverless-offline), as `npm start` runs it. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const port = Number(process.env.TEST_HTTP_PORT ?? 3100);
+  // Mid-rotation, as after step 3 of the README's procedure: a previous key still verifies.
+  const previous = await generateSigningKey('EdDSA');
   const stack = await startStack({
     port,
     lambdaPort: port + 2,
     output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
     persistKeys: false,
-    env: { ...HTTP_TEST_ENV, REDIS_KEY_PREFIX: `test-${randomBytes(4).toString('hex')}:` },
+    env: {
+      ...HTTP_TEST_ENV,
+      JWT_VERIFY_KEYS: JSON.stringify({ keys: [previous.publicJwk] }),
+      REDIS_KEY_PREFIX: `test-${randomBytes(4).toString('hex')}:`,
+    },
   });
   project.provide('apiUrl', stack.url);
   project.provide('stackGatewayUrl', stack.gateway.url);
   project.provide('stackGatewayToken', stack.env.UPSTASH_REDIS_REST_TOKEN!);
   project.provide('stackEnv', stack.env);
+  project.provide('previousSigningKey', JSON.stringify(previous.privateJwk));
   return () => stack.stop();
 }
