@@ -385,3 +385,22 @@ describe('per-user limits on sessions', () => {
     }
   });
 });
+
+describe('which session the cap revokes', () => {
+  it('is the earliest created, even when it was refreshed most recently', async () => {
+    const deps = await createTestDeps({ ...NO_LIMITS, MAX_SESSIONS_PER_USER: '2' }, { clock: createTestClock(), logger: captureLogger() });
+    const email = uniqueEmail();
+    await register(deps, { email, password: PASSWORD }, testContext());
+    const signIn = () => login(deps, { email, password: PASSWORD }, testContext());
+    const oldest = await signIn();
+    await sleep(5);
+    const middle = await signIn();
+    // The oldest is refreshed last: it now expires last, but it is still the oldest.
+    const refreshedOldest = await refresh(deps, oldest.refreshToken, testContext());
+    await sleep(5);
+    const newest = await signIn();
+    const live = (await listMySessions(deps, { userId: newest.user.id, sessionId: newest.sessionId })).map((session) => session.id);
+    expect(live.sort()).toEqual([middle.sessionId, newest.sessionId].sort());
+    expect(await authorize(deps, refreshedOldest.accessToken)).toBeNull();
+  });
+});

@@ -6,8 +6,8 @@
  *   or neither, so no live session is ever missing from the list);
  * - expired entries (score <= now) are pruned from the index and their hashes deleted, so
  *   the index holds only live sessions after every login;
- * - beyond ARGV[3] live sessions, the ones closest to expiry (least recently refreshed) are
- *   revoked, never the new one;
+ * - beyond ARGV[3] live sessions, the oldest (earliest created) are revoked, never the new
+ *   one (the index is bounded by the cap, so reading each one's creation time is cheap);
  * - the index key expires with the latest session in it.
  *
  * KEYS[1] session hash, KEYS[2] user's session index (zset, score = session exp in ms).
@@ -30,12 +30,18 @@ redis.call('ZADD', index, exp, sid)
 local evicted = {}
 local over = redis.call('ZCARD', index) - max
 if over > 0 then
-  for _, old in ipairs(redis.call('ZRANGE', index, 0, over)) do
-    if #evicted < over and old ~= sid then
-      redis.call('DEL', prefix .. old, used .. old)
-      redis.call('ZREM', index, old)
-      evicted[#evicted + 1] = old
+  local others = {}
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if id ~= sid then
+      others[#others + 1] = {id, tonumber(redis.call('HGET', prefix .. id, 'created')) or 0}
     end
+  end
+  table.sort(others, function(a, b) return a[2] < b[2] end)
+  for i = 1, math.min(over, #others) do
+    local old = others[i][1]
+    redis.call('DEL', prefix .. old, used .. old)
+    redis.call('ZREM', index, old)
+    evicted[#evicted + 1] = old
   end
 end
 
