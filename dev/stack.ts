@@ -119,13 +119,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 async function developmentKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {
   const algorithm = env.JWT_ALGORITHM || 'EdDSA';
   if (algorithm === 'HS256') {
-    if (env.JWT_SECRET) return { JWT_PRIVATE_KEY: env.JWT_PRIVATE_KEY ?? '' };
+    if (env.JWT_SECRET) return {};
     const file = path.join(DEV_DIR, 'jwt-secret.txt');
     const secret = persist && existsSync(file) ? readFileSync(file, 'utf8').trim() : generateHmacSecret();
     if (persist) writeFileSync(file, secret, { mode: 0o600 });
     log(`No JWT_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
-    // Empty, so serverless.yml does not fall back to reading the key from SSM.
-    return { JWT_SECRET: secret, JWT_PRIVATE_KEY: env.JWT_PRIVATE_KEY ?? '' };
+    return { JWT_SECRET: secret };
   }
   if (env.JWT_PRIVATE_KEY) return {};
   if (algorithm !== 'EdDSA' && algorithm !== 'ES256') return {}; // loadConfig names the problem
