@@ -37,8 +37,12 @@ export class RedisTimeoutError extends Error {
  * Behaviour, relied on by `createRedisClient`:
  * - one deadline per request (`timeoutMs`) covering connect, retry and reading the body; when
  *   it passes, the socket is destroyed and the call rejects with {@link RedisTimeoutError};
- * - at most `retries` retries, only on a network error before a response arrived (a reset or
- *   refused connection; immediately when a pooled keep-alive socket turned out stale);
+ * - at most `retries` retries, and only when the command cannot have reached Redis: the
+ *   connection failed before it was established (refused, unreachable), or a pooled keep-alive
+ *   socket turned out stale (retried at once). A fresh connection that breaks after the
+ *   request was written is not retried: the command may have run, and a second run of a
+ *   non-idempotent script (a rotation, a revocation, a rate-limit count) would be wrong.
+ *   Certificate errors are not retried either (the second handshake would fail the same way);
  * - a non-2xx answer rejects with the server's message as an `UpstashError` (so the SDK's
  *   NOSCRIPT fallback works); unlike the SDK's HttpClient, the message never carries the
  *   command's arguments (they may be token or password hashes);
@@ -123,6 +127,12 @@ export function createHttpRequester(options: HttpRequesterOptions): Requester {
         const outgoing = transport.request({ hostname, port: base.port || undefined, method: 'POST', path, headers, agent: pool });
         inFlight = outgoing;
         let answered = false;
+        // Until the (TLS) connection is up, nothing of the request has left this process.
+        let connected = false;
+        outgoing.on('socket', (socket) => {
+          if (!socket.connecting) connected = true;
+          else socket.once(secure ? 'secureConnect' : 'connect', () => (connected = true));
+        });
         outgoing.on('response', (response) => {
           answered = true;
           const chunks: Buffer[] = [];
@@ -138,9 +148,12 @@ export function createHttpRequester(options: HttpRequesterOptions): Requester {
         });
         outgoing.on('error', (error) => {
           if (settled) return;
-          if (answered || retriesLeft <= 0) return finish(error);
+          const stale = outgoing.reusedSocket;
+          const code = (error as NodeJS.ErrnoException).code ?? '';
+          const certificate = /CERT|SELF_SIGNED|ERR_TLS/.test(code);
+          if (answered || retriesLeft <= 0 || certificate || (connected && !stale)) return finish(error);
           // A pooled keep-alive socket the server had already closed: retry at once on a new one.
-          const delay = outgoing.reusedSocket ? 0 : retryDelayMs;
+          const delay = stale ? 0 : retryDelayMs;
           if (Date.now() + delay >= deadlineAt) return finish(error);
           retryTimer = setTimeout(() => attempt(retriesLeft - 1), delay);
         });
