@@ -18,8 +18,22 @@ async function api(path, { method = 'GET', body, auth = true } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: 'include',
   });
+  return { status: response.status, body: await readBody(response) };
+}
+
+/**
+ * The answer's body: parsed JSON, or the raw text when it is not JSON (a proxy's HTML error
+ * page, say), or undefined when it is empty. Never throws on a malformed body, so callers can
+ * still look at the status; `body?.error` is then simply undefined.
+ */
+async function readBody(response) {
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function accept(tokens) {
@@ -44,7 +58,9 @@ function refresh() {
         : await refreshRequest();
       if (result.status !== 200) {
         accessToken = null;
-        throw new Error(result.body?.error ?? `refresh failed (${result.status})`);
+        // The status travels with the error: logout() tells "no session left" (401) apart
+        // from a refresh that merely did not get through (429, 5xx).
+        throw Object.assign(new Error(result.body?.error ?? `refresh failed (${result.status})`), { status: result.status });
       }
       accept(result.body);
       return result.body;
@@ -59,8 +75,7 @@ async function refreshRequest() {
   // No body: the refresh token is the cookie. X-Requested-With is the CSRF header a
   // cross-site form cannot send; the server also checks Origin against its allowlist.
   const response = await fetch(`${API}/auth/refresh`, { method: 'POST', credentials: 'include', headers: { 'X-Requested-With': 'fetch' } });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  return { status: response.status, body: await readBody(response) };
 }
 
 async function login(email, password) {
@@ -92,11 +107,42 @@ async function revoke(id) {
   return (await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })).status;
 }
 
+/**
+ * Ends this session (or, with `everywhere`, every session of the user) on the server.
+ * The access token in memory may have expired or been rejected: the API then answers 401/403
+ * and nothing is revoked, so the refresh cookie would log the user back in on reload. In that
+ * case one silent refresh fetches a fresh access token and the logout is tried once more.
+ * Resolves with 204 when the server revoked the session(s), or with 401 when the refresh
+ * itself was refused (the refresh token is gone or revoked, so there is no session left).
+ * Rejects in every other case: the session may still be alive, so the caller must not show
+ * the user as logged out.
+ */
 async function logout(everywhere = false) {
-  const status = (await api(everywhere ? '/auth/logout-all' : '/auth/logout', { method: 'POST' })).status;
-  accessToken = null;
-  clearTimeout(refreshTimer);
+  const path = everywhere ? '/auth/logout-all' : '/auth/logout';
+  let status = (await api(path, { method: 'POST' })).status;
+  if (status === 401 || status === 403) {
+    try {
+      await refresh(); // single-flight: shares a refresh already in progress
+    } catch (error) {
+      // 401 from /auth/refresh: no valid refresh token, hence no session to end.
+      if (error.status === 401) {
+        forget();
+        return 401;
+      }
+      throw new Error(`logout failed: ${error.message}`);
+    }
+    status = (await api(path, { method: 'POST' })).status;
+  }
+  if (status !== 204) throw new Error(`logout failed (${status})`);
+  forget();
   return status;
+}
+
+/** Drops the in-memory access token and stops the scheduled refresh. */
+function forget() {
+  accessToken = null;
+  expiresAt = 0;
+  clearTimeout(refreshTimer);
 }
 
 // ---- the page ----
@@ -155,8 +201,18 @@ $('register').onclick = async () => {
   }
 };
 $('refresh').onclick = async () => { await refresh(); await render(); };
-$('logout').onclick = async () => { await logout(false); show(false); };
-$('logout-all').onclick = async () => { await logout(true); show(false); };
+// Show "logged out" only once logout() confirms it; on failure the session may still be
+// alive, so the page stays logged in and says why.
+async function logoutClicked(everywhere) {
+  try {
+    await logout(everywhere);
+    show(false);
+  } catch (error) {
+    $('status').textContent = `Still logged in: ${error.message}`;
+  }
+}
+$('logout').onclick = () => logoutClicked(false);
+$('logout-all').onclick = () => logoutClicked(true);
 
 window.auth = { login, register, refresh, me, sessions, revoke, logout, get accessToken() { return accessToken; } };
 
