@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import type { GatewayStats } from '../dev/gateway';
 import { generateHmacSecret, generateSigningKey } from '../dev/keys';
 
 export type Algorithm = 'EdDSA' | 'HS256';
@@ -52,16 +53,7 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** The counters of dev/gateway.ts, read and reset over HTTP like any client would. */
-export interface GatewayCounts {
-  requests: Record<string, number>;
-  commands: Record<string, number>;
-  total: number;
-  writes: number;
-  scripts: number;
-  errors: number;
-}
-
+/** The counters of dev/gateway.ts (its `GatewayStats`), read and reset over HTTP like any client would. */
 export function gatewayStatsClient(url: string, token: string) {
   const headers = { authorization: `Bearer ${token}` };
   return {
@@ -70,16 +62,16 @@ export function gatewayStatsClient(url: string, token: string) {
       if (!response.ok) throw new Error(`POST /__stats/reset answered ${response.status}`);
       await response.arrayBuffer();
     },
-    async read(): Promise<GatewayCounts> {
+    async read(): Promise<GatewayStats> {
       const response = await fetch(`${url}/__stats`, { headers });
       if (!response.ok) throw new Error(`GET /__stats answered ${response.status}`);
-      return (await response.json()) as GatewayCounts;
+      return (await response.json()) as GatewayStats;
     },
   };
 }
 
 /** HTTP requests the gateway received, all paths together. */
-export function httpRequestsOf(counts: GatewayCounts): number {
+export function httpRequestsOf(counts: GatewayStats): number {
   return Object.values(counts.requests).reduce((sum, count) => sum + count, 0);
 }
 

@@ -76,15 +76,7 @@ async function sequentialRun(count: number, operation: () => Promise<unknown>): 
     await operation();
     latencies[i] = performance.now() - before;
   }
-  const wallMs = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  latencies.sort((a, b) => a - b);
-  return {
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    perSecond: count / (wallMs / 1000),
-    cpuMicrosPerOp: (used.user + used.system) / count,
-  };
+  return figuresOf(latencies, performance.now() - start, process.cpuUsage(cpu));
 }
 
 async function concurrentRun(count: number, concurrency: number, operation: () => Promise<unknown>): Promise<RunFigures> {
@@ -102,8 +94,11 @@ async function concurrentRun(count: number, concurrency: number, operation: () =
       }
     }),
   );
-  const wallMs = performance.now() - start;
-  const used = process.cpuUsage(cpu);
+  return figuresOf(latencies, performance.now() - start, process.cpuUsage(cpu));
+}
+
+/** The figures of one run: latency percentiles, throughput over `wallMs`, CPU `used` per operation. */
+function figuresOf(latencies: number[], wallMs: number, used: NodeJS.CpuUsage): RunFigures {
   latencies.sort((a, b) => a - b);
   return {
     p50Ms: percentile(latencies, 50),

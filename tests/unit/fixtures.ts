@@ -1,4 +1,5 @@
 import { generateSigningKey, generateHmacSecret, type SigningAlgorithm } from '../../dev/keys';
+import { AuthError } from '../../lib/errors';
 
 /** A fixed instant for every time-dependent assertion (2030-01-01T00:00:00Z). */
 export const NOW_MS = Date.UTC(2030, 0, 1);
@@ -41,6 +42,16 @@ export async function newKeyPair(algorithm: SigningAlgorithm, kid?: string): Pro
   const pair = await generateSigningKey(algorithm);
   const id = kid ?? `${algorithm}-${Math.random().toString(36).slice(2, 10)}`;
   return { kid: id, privateJwk: { ...pair.privateJwk, kid: id }, publicJwk: { ...pair.publicJwk, kid: id } };
+}
+
+/** The AuthError code `run` throws; undefined when it returns, a readable mismatch for any other error. */
+export function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    return error instanceof AuthError ? error.code : `not an AuthError: ${String(error)}`;
+  }
+  return undefined;
 }
 
 export { generateHmacSecret };

@@ -1,19 +1,10 @@
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
-import { AuthError } from '../../lib/errors';
 import { createDummyHash, hashPassword, normalizePassword, verifyPassword } from '../../lib/users/passwords';
+import { codeOf } from './fixtures';
 
 /** Cost 4: the cheapest bcrypt allows, so the suite stays fast. */
 const COST = 4;
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof AuthError ? error.code : `not an AuthError: ${String(error)}`;
-  }
-  return undefined;
-}
 
 describe('passwords', () => {
   describe('normalizePassword', () => {

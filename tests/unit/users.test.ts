@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError } from '../../lib/errors';
 import { normalizeEmail } from '../../lib/users/users';
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof AuthError ? error.code : `not an AuthError: ${String(error)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './fixtures';
 
 describe('normalizeEmail', () => {
   it('trims and lower-cases', () => {
