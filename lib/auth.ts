@@ -115,6 +115,9 @@ export async function register(
   input: { email: unknown; password: unknown },
   context: RequestContext,
 ): Promise<RegisteredUser> {
+  // Bad input is refused before it costs a store request or a unit of the limit.
+  normalizeEmail(input.email);
+  normalizePassword(input.password, true);
   await limit(deps, context, 'register', [{ name: 'registerPerIp', identifier: context.ip }]);
   return registerUser(deps, input, context);
 }

@@ -61,7 +61,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtAlgorithm,
     jwtPrivateKey: jwtAlgorithm === 'HS256' ? undefined : privateJwk(env, jwtAlgorithm),
     jwtSecret: jwtAlgorithm === 'HS256' ? secret(env, 'JWT_SECRET') : undefined,
-    jwtVerifyKeys: jwkSet(env, 'JWT_VERIFY_KEYS'),
+    jwtVerifyKeys: verifyKeys(env, jwtAlgorithm),
     jwtIssuer: required(env, 'JWT_ISSUER'),
     jwtAudience: required(env, 'JWT_AUDIENCE'),
     accessTokenTtlSeconds,
@@ -90,7 +90,11 @@ function required(env: Env, name: string): string {
 
 function url(env: Env, name: string): string {
   const value = required(env, name);
-  if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL.`);
+  // The token travels in every request: plain http only to this machine (the dev gateway).
+  const loopback = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(value);
+  if (!/^https:\/\/[^\s]+$/.test(value) && !loopback) {
+    throw new ConfigError(`${name} must be an https URL (plain http only for a loopback address), got "${value}".`);
+  }
   return value.replace(/\/+$/, '');
 }
 
@@ -140,6 +144,16 @@ function privateJwk(env: Env, algorithm: 'EdDSA' | 'ES256'): Record<string, unkn
     throw new ConfigError(`JWT_PRIVATE_KEY must be a ${expected.kty}/${expected.crv} key for JWT_ALGORITHM=${algorithm}.`);
   }
   return jwk;
+}
+
+function verifyKeys(env: Env, algorithm: JwtAlgorithm): Record<string, unknown>[] {
+  const keys = jwkSet(env, 'JWT_VERIFY_KEYS');
+  // A shared secret has no public half to publish; an HS256 deployment rotates by switching
+  // JWT_SECRET (tokens of the old secret end within one access token lifetime).
+  if (algorithm === 'HS256' && keys.length > 0) {
+    throw new ConfigError('JWT_VERIFY_KEYS is for EdDSA/ES256 public keys; it cannot be used with JWT_ALGORITHM=HS256.');
+  }
+  return keys;
 }
 
 function jwkSet(env: Env, name: string): Record<string, unknown>[] {

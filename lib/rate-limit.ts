@@ -24,6 +24,39 @@ export interface RateLimiter {
 }
 
 export function createRateLimiter(redis: Redis, keys: RedisKeys, config: Config): RateLimiter {
+  // Built on first use: the authorizer and most routes never check a limit.
+  let limiters: Map<LimitName, Ratelimit> | undefined;
+  const limiterFor = (name: LimitName): Ratelimit | undefined => {
+    limiters ??= buildLimiters(redis, keys, config);
+    return limiters.get(name);
+  };
+
+  return {
+    async check(attempts, nowMs) {
+      const active = attempts.flatMap(({ name, identifier }) => {
+        const limiter = limiterFor(name);
+        return limiter ? [{ limiter, identifier }] : [];
+      });
+      if (active.length === 0) return;
+      let results;
+      try {
+        results = await Promise.all(active.map(({ limiter, identifier }) => limiter.limit(identifier)));
+      } catch (error) {
+        throw new StoreUnavailableError(error);
+      }
+      let retryAfterMs = 0;
+      for (const result of results) {
+        if (result.reason === 'timeout') throw new StoreUnavailableError(new Error('rate limiter timed out'));
+        if (!result.success) retryAfterMs = Math.max(retryAfterMs, result.reset - nowMs);
+      }
+      if (retryAfterMs > 0 || results.some((result) => !result.success)) {
+        throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+      }
+    },
+  };
+}
+
+function buildLimiters(redis: Redis, keys: RedisKeys, config: Config): Map<LimitName, Ratelimit> {
   const limiters = new Map<LimitName, Ratelimit>();
   for (const name of Object.keys(KEY_NAMES) as LimitName[]) {
     const limit: RateLimit = config.rateLimits[name];
@@ -44,28 +77,5 @@ export function createRateLimiter(redis: Redis, keys: RedisKeys, config: Config)
       }),
     );
   }
-
-  return {
-    async check(attempts, nowMs) {
-      const active = attempts.flatMap(({ name, identifier }) => {
-        const limiter = limiters.get(name);
-        return limiter ? [{ limiter, identifier }] : [];
-      });
-      if (active.length === 0) return;
-      let results;
-      try {
-        results = await Promise.all(active.map(({ limiter, identifier }) => limiter.limit(identifier)));
-      } catch (error) {
-        throw new StoreUnavailableError(error);
-      }
-      let retryAfterMs = 0;
-      for (const result of results) {
-        if (result.reason === 'timeout') throw new StoreUnavailableError(new Error('rate limiter timed out'));
-        if (!result.success) retryAfterMs = Math.max(retryAfterMs, result.reset - nowMs);
-      }
-      if (retryAfterMs > 0 || results.some((result) => !result.success)) {
-        throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
-      }
-    },
-  };
+  return limiters;
 }

@@ -363,9 +363,12 @@ describe('access tokens', () => {
       expect(ring.ring.jwks.keys.map((key) => key.kid)).toEqual([ed.kid]);
     });
 
-    it('publishes an empty JWKS under HS256', async () => {
-      const ring = await setup({ JWT_ALGORITHM: 'HS256', JWT_SECRET: generateHmacSecret(), JWT_VERIFY_KEYS: JSON.stringify({ keys: [ed.publicJwk] }) });
+    it('publishes an empty JWKS under HS256, and refuses JWT_VERIFY_KEYS there', async () => {
+      const ring = await setup({ JWT_ALGORITHM: 'HS256', JWT_SECRET: generateHmacSecret() });
       expect(ring.ring.jwks).toEqual({ keys: [] });
+      expect(() =>
+        loadConfig(baseEnv({ JWT_ALGORITHM: 'HS256', JWT_SECRET: generateHmacSecret(), JWT_VERIFY_KEYS: JSON.stringify({ keys: [ed.publicJwk] }) })),
+      ).toThrow(/JWT_VERIFY_KEYS/);
     });
 
     it('refuses at load a verify key that is neither Ed25519 nor P-256, or whose alg contradicts its type', async () => {

@@ -90,6 +90,14 @@ describe('loadConfig', () => {
     expect(configErrorFor({ UPSTASH_REDIS_REST_URL: 'redis://localhost:6379' }).message).toContain('UPSTASH_REDIS_REST_URL');
   });
 
+  it('takes plain http for the Redis URL only on a loopback address (the token travels with every call)', () => {
+    expect(configErrorFor({ UPSTASH_REDIS_REST_URL: 'http://redis.example.com' }).message).toContain('UPSTASH_REDIS_REST_URL');
+    expect(configErrorFor({ UPSTASH_REDIS_REST_URL: 'http://10.0.0.5:8079' }).message).toContain('UPSTASH_REDIS_REST_URL');
+    for (const url of ['https://eu1-x.upstash.io', 'http://127.0.0.1:8079', 'http://localhost:8079', 'http://[::1]:8079']) {
+      expect(loadConfig(env({ UPSTASH_REDIS_REST_URL: url })).redisUrl).toBe(url);
+    }
+  });
+
   it('refuses an unknown JWT_ALGORITHM, including none', () => {
     for (const alg of ['RS256', 'none', 'hs256']) {
       expect(configErrorFor({ JWT_ALGORITHM: alg }).message).toContain('JWT_ALGORITHM');
