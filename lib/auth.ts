@@ -14,7 +14,15 @@ import {
 import { signAccessToken, verifyAccessToken } from './tokens/access-token';
 import type { LimitName } from './rate-limit';
 import { normalizePassword } from './users/passwords';
-import { checkPassword, findCredentials, normalizeEmail, registerUser, type RegisteredUser, type User } from './users/users';
+import {
+  checkPassword,
+  findCredentials,
+  normalizeEmail,
+  registerUser,
+  upgradePasswordHash,
+  type RegisteredUser,
+  type User,
+} from './users/users';
 
 /** The token response of the contract (login and refresh). */
 export interface TokenResponse {
@@ -61,6 +69,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
   const user = await checkPassword(deps, credentials, password);
+  if (user && credentials) await upgradePasswordHash(deps, credentials, password);
   if (!user) {
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');

@@ -36,6 +36,11 @@ export function hashPassword(password: string, cost: number): Promise<string> {
   return bcrypt.hash(preHash(password), cost);
 }
 
+/** The cost a stored hash was made with. */
+export function costOf(hash: string): number {
+  return bcrypt.getRounds(hash);
+}
+
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
   return bcrypt.compare(preHash(password), hash);
 }

@@ -3,9 +3,9 @@ import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import type { RedisKeys } from '../store/keys';
-import { readHashFields, runScript } from '../store/redis';
+import { guardStore, readHashFields, runScript } from '../store/redis';
 import { REGISTER_USER } from '../store/scripts/register-user';
-import { createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
+import { costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
 
 export interface User {
   id: string;
@@ -91,4 +91,20 @@ export async function checkPassword(deps: Deps, credentials: Credentials | null,
     return null;
   }
   return (await verifyPassword(password, credentials.passwordHash)) ? { id: credentials.id, email: credentials.email } : null;
+}
+
+/**
+ * After a successful login, re-hashes a password stored at another bcrypt cost than
+ * BCRYPT_COST. Raising the cost otherwise leaves old accounts faster to check than the dummy
+ * hash of unknown emails, which would let timing tell them apart. One store request, only for
+ * such accounts; a fault here is logged and does not fail the login.
+ */
+export async function upgradePasswordHash(deps: Deps, credentials: Credentials, password: string): Promise<void> {
+  if (costOf(credentials.passwordHash) === deps.config.bcryptCost) return;
+  try {
+    const passwordHash = await hashPassword(password, deps.config.bcryptCost);
+    await guardStore(() => deps.redis.hset(deps.keys.userByEmail(credentials.email), { pw: passwordHash }));
+  } catch (error) {
+    deps.logger.error('password_rehash_failed', error);
+  }
 }

@@ -138,3 +138,19 @@ describe('login credentials', () => {
     expect((error as AuthError).code).toBe('invalid_request');
   });
 });
+
+describe('a raised BCRYPT_COST', () => {
+  it('re-hashes a stored password at the new cost on the next successful login', async () => {
+    const before = await createTestDeps({ BCRYPT_COST: '4' });
+    const email = uniqueEmail();
+    await register(before, { email, password: PASSWORD }, testContext());
+    const after = await createTestDeps({ BCRYPT_COST: '5', REDIS_KEY_PREFIX: before.config.redisKeyPrefix });
+    const storedCost = async () => Number(String(await after.redis.hget(after.keys.userByEmail(email), 'pw')).split('$')[2]);
+    expect(await storedCost()).toBe(4);
+    await expectAuthError(login(after, { email, password: 'wrong password' }, testContext()), 'invalid_credentials');
+    expect(await storedCost()).toBe(4); // never on a failed login
+    await login(after, { email, password: PASSWORD }, testContext());
+    expect(await storedCost()).toBe(5);
+    await login(after, { email, password: PASSWORD }, testContext()); // the new hash works
+  });
+});
