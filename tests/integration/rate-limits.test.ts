@@ -110,6 +110,8 @@ describe('register per IP', () => {
 describe('refresh per session', () => {
   it('refuses the 3rd refresh in the window without consuming the presented token', async () => {
     const { deps, clock, logger } = await setup({ RATE_LIMIT_REFRESH_PER_SESSION: '2/60s' });
+    // Start just after a window boundary, so the sliding window's previous part is empty.
+    clock.advance(60_000 - (clock.now() % 60_000) + 1_000);
     const { tokens } = await registerAndLogin(deps);
     const first = await refresh(deps, tokens.refreshToken, testContext());
     const second = await refresh(deps, first.refreshToken, testContext());
@@ -118,14 +120,19 @@ describe('refresh per session', () => {
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
     expect(logger.named('rate_limited')).toEqual([expect.objectContaining({ sessionId: tokens.sessionId, reason: 'refresh_per_session' })]);
-    // Still limited a bit later, still not consumed, and the session is untouched.
+    // Still limited later in the window, still not consumed, and the session is untouched.
     clock.advance(30_000);
     await expectAuthError(refresh(deps, second.refreshToken, testContext()), 'rate_limited');
     expect(await authorize(deps, second.accessToken)).not.toBeNull();
-
-    clock.advance(31_000);
+    // Early in the next window the previous one still weighs (a sliding window, not a fixed
+    // one that would allow a full burst again): 2 × 0.9 + 0 < 2 lets one through, 2 × 0.9 + 1
+    // does not.
+    clock.advance(35_000);
     const third = await refresh(deps, second.refreshToken, testContext());
     expect(third.sessionId).toBe(tokens.sessionId);
+    await expectAuthError(refresh(deps, third.refreshToken, testContext()), 'rate_limited');
+    clock.advance(120_000);
+    await refresh(deps, third.refreshToken, testContext());
     expect(logger.named('reuse_detected')).toHaveLength(0);
   });
 

@@ -39,20 +39,29 @@
  * | {'reused'} | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `
-local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist', 'rlw', 'rlc')
+local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist', 'rlw', 'rlc', 'rlp')
 local uid, email, abs, exp = s[1], s[2], tonumber(s[3]), tonumber(s[4])
 local presented, now, grace = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 if not uid or not exp or exp <= now then return {'invalid'} end
 local index = ARGV[9] .. uid
 
--- Fixed-window refresh limit, stored in the session itself (no extra key, same atomic step).
+-- Sliding-window refresh limit (the algorithm of @upstash/ratelimit's slidingWindow: the
+-- previous window's count weighted by how much of it still overlaps, plus this window's),
+-- stored in the session itself: no extra key, and the same atomic step as the rotation.
 local function limited()
   local max, window = tonumber(ARGV[10]), tonumber(ARGV[11])
   if max == 0 then return nil end
-  local start, count = tonumber(s[10]) or 0, tonumber(s[11]) or 0
-  if now - start >= window then start, count = now, 0 end
-  if count >= max then return {'limited', string.format('%d', start + window - now)} end
-  redis.call('HSET', KEYS[1], 'rlw', string.format('%d', start), 'rlc', count + 1)
+  local current = math.floor(now / window)
+  local start, count, previous = tonumber(s[10]) or current, tonumber(s[11]) or 0, tonumber(s[12]) or 0
+  if start ~= current then
+    if start == current - 1 then previous = count else previous = 0 end
+    count = 0
+  end
+  local elapsed = now - current * window
+  if previous * (1 - elapsed / window) + count >= max then
+    return {'limited', string.format('%d', window - elapsed)}
+  end
+  redis.call('HSET', KEYS[1], 'rlw', string.format('%d', current), 'rlc', count + 1, 'rlp', previous)
   return nil
 end
 
