@@ -1,16 +1,32 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 
 /**
- * openapi.yaml must describe what the running stack really answers: every response below
- * (success and error, from every route) is validated against the document's schema for its
- * route and status, and every documented operation must have been exercised.
+ * openapi.yaml must describe what the running stack really answers, and what it really accepts:
+ * - every JSON request body sent below is validated against the operation's documented request
+ *   schema (and must pass for a request the stack accepts as well-formed, fail for one it refuses
+ *   as malformed), and so are the documented header and cookie parameters sent;
+ * - every response (success and error, from every route, both refresh-token transports) is
+ *   validated against the document's schema for its route and status: the body, every
+ *   documented header that is present (against its schema: `Cache-Control: no-store`, the
+ *   refresh cookie's `Set-Cookie`, an integer `Retry-After`...), the presence of the required
+ *   ones, and the headers a body shape requires (`x-required-headers`);
+ * - every documented operation must have been exercised.
  */
-type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }> };
+type Schema = Record<string, unknown>;
+type Ref = { $ref?: string };
+type Header = Ref & { required?: boolean; schema?: Schema };
+type Response = Ref & { content?: Record<string, { schema: Schema }>; headers?: Record<string, Header> };
+type Parameter = Ref & { name: string; in: 'header' | 'cookie' | 'path' | 'query'; required?: boolean; schema?: Schema };
+type Operation = {
+  parameters?: Parameter[];
+  requestBody?: Ref & { required?: boolean; content?: Record<string, { schema: Schema }> };
+  responses: Record<string, Response>;
+};
 const document = parse(readFileSync(path.resolve(__dirname, '../../openapi.yaml'), 'utf8')) as {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
@@ -20,53 +36,187 @@ const document = parse(readFileSync(path.resolve(__dirname, '../../openapi.yaml'
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema({ $id: 'openapi', components: document.components });
+/** Header and cookie values are strings on the wire: `Retry-After: 3` is the integer 3. */
+const headerAjv = new Ajv2020({ strict: false, allErrors: true, coerceTypes: true });
+addFormats(headerAjv);
+headerAjv.addSchema({ $id: 'openapi', components: document.components });
 
 const api = inject('apiUrl');
+const APP_ORIGIN = 'https://app.example.test';
+const REFRESH_COOKIE = '__Secure-refresh-token';
 const exercised = new Set<string>();
 
-function resolve<T>(value: T & { $ref?: string }): T {
+function resolve<T>(value: T & Ref): T {
   if (!value.$ref) return value;
   const [, section, name] = /^#\/components\/(\w+)\/(.+)$/.exec(value.$ref) ?? [];
-  return document.components[section!]![name!] as T;
+  const target = document.components[section!]?.[name!];
+  expect(target, `${value.$ref} exists`).toBeDefined();
+  return resolve(target as T & Ref);
 }
 
 /** Re-roots `#/components/...` references at the registered document. */
-function rebase(schema: unknown): unknown {
+function rebase(schema: unknown): object {
   return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/'));
 }
 
-async function call(method: string, route: string, actualPath: string, init: { body?: unknown; token?: string; raw?: string; contentType?: string } = {}) {
-  const headers: Record<string, string> = {};
+const compiled = new Map<string, ValidateFunction>();
+function validator(schema: unknown, forHeaders = false): ValidateFunction {
+  const key = `${forHeaders}:${JSON.stringify(schema)}`;
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = forHeaders
+      ? headerAjv.compile({ type: 'object', required: ['value'], properties: { value: rebase(schema) } })
+      : ajv.compile(rebase(schema));
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
+function check(schema: unknown, value: unknown): string | null {
+  const validate = validator(schema);
+  return validate(value) ? null : ajv.errorsText(validate.errors);
+}
+
+function checkHeader(schema: unknown, value: string): string | null {
+  const validate = validator(schema, true);
+  return validate({ value }) ? null : headerAjv.errorsText(validate.errors);
+}
+
+function operationOf(method: string, route: string): Operation {
+  const operation = document.paths[route]?.[method.toLowerCase()];
+  expect(operation, `${method} ${route} is documented`).toBeDefined();
+  return operation!;
+}
+
+/** The header's values as received: each `Set-Cookie` separately, any other one as one value. */
+function headerValues(headers: Headers, name: string): string[] {
+  if (name.toLowerCase() === 'set-cookie') return headers.getSetCookie();
+  const value = headers.get(name);
+  return value === null ? [] : [value];
+}
+
+/**
+ * Everything wrong with a response, measured against the document: status, body, headers.
+ * `variant` names a component schema the body must (also) be, e.g. the oneOf branch a
+ * transport must produce. Used on real responses and on made-up ones (the self-checks).
+ */
+function responseProblems(method: string, route: string, status: number, text: string, headers: Headers, variant?: string): string[] {
+  const label = `${method.toUpperCase()} ${route} ${status}`;
+  const documented = operationOf(method, route).responses[String(status)];
+  if (!documented) return [`${label}: status not documented`];
+  const spec = resolve(documented);
+  const problems: string[] = [];
+
+  const schema = spec.content?.['application/json']?.schema;
+  const requiredHeaders = new Set(Object.entries(spec.headers ?? {}).filter(([, h]) => resolve(h).required).map(([name]) => name));
+  if (schema) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return [`${label}: body is not JSON: ${text.slice(0, 200)}`];
+    }
+    const error = check(schema, body);
+    if (error) problems.push(`${label} body: ${error}`);
+    // Headers that the body's shape requires: those of every oneOf branch the body is.
+    const branches = ((resolve(schema as Schema & Ref) as { oneOf?: (Schema & Ref)[] }).oneOf ?? [schema as Schema & Ref]);
+    for (const branch of branches) {
+      if (check(branch, body) !== null) continue;
+      for (const name of (resolve(branch)['x-required-headers'] as string[] | undefined) ?? []) requiredHeaders.add(name);
+    }
+    if (variant) {
+      const variantError = check({ $ref: `#/components/schemas/${variant}` }, body);
+      if (variantError) problems.push(`${label} body is not a ${variant}: ${variantError}`);
+    }
+  } else if (text !== '') {
+    problems.push(`${label}: documented without a body, got ${text.slice(0, 200)}`);
+  }
+
+  for (const name of requiredHeaders) {
+    if (headerValues(headers, name).length === 0) problems.push(`${label}: required header ${name} missing`);
+  }
+  for (const [name, header] of Object.entries(spec.headers ?? {})) {
+    const headerSchema = resolve(header).schema;
+    if (!headerSchema) continue;
+    for (const value of headerValues(headers, name)) {
+      const error = checkHeader(headerSchema, value);
+      if (error) problems.push(`${label} header ${name}: ${JSON.stringify(value)}: ${error}`);
+    }
+  }
+  return problems;
+}
+
+/** Everything wrong with a request, measured against the document: its JSON body and parameters. */
+function requestProblems(operation: Operation, label: string, body: unknown, headers: Record<string, string>, bodyValid: boolean): string[] {
+  const problems: string[] = [];
+  if (body !== undefined) {
+    const requestBody = operation.requestBody && resolve(operation.requestBody);
+    const schema = requestBody?.content?.['application/json']?.schema;
+    if (!schema) problems.push(`${label}: no documented JSON request body`);
+    else {
+      const error = check(schema, body);
+      if (bodyValid && error) problems.push(`${label} request body: ${error}`);
+      if (!bodyValid && !error) problems.push(`${label} request body ${JSON.stringify(body)} is valid per the document, but the stack refuses it as malformed`);
+    }
+  }
+  const sent = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const cookies = new Map(
+    (sent.get('cookie') ?? '')
+      .split(';')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()] as const),
+  );
+  for (const parameter of (operation.parameters ?? []).map((p) => resolve(p))) {
+    const value = parameter.in === 'header' ? sent.get(parameter.name.toLowerCase()) : parameter.in === 'cookie' ? cookies.get(parameter.name) : undefined;
+    if (value === undefined || !parameter.schema) continue;
+    const error = checkHeader(parameter.schema, value);
+    if (error) problems.push(`${label} ${parameter.in} parameter ${parameter.name}: ${error}`);
+  }
+  return problems;
+}
+
+interface CallInit {
+  /** Sent as JSON, and validated against the documented request schema. */
+  body?: unknown;
+  /** Sent as is (not validated: malformed on purpose). */
+  raw?: string;
+  contentType?: string;
+  token?: string;
+  headers?: Record<string, string>;
+  /** Whether `body` is well-formed per the document (default true); false for a request the stack must refuse with 400. */
+  bodyValid?: boolean;
+  /** A component schema the response body must be (a oneOf branch). */
+  variant?: string;
+}
+
+async function call(method: string, route: string, actualPath: string, init: CallInit = {}) {
+  const operation = operationOf(method, route);
+  const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
   let body: string | undefined;
   if (init.raw !== undefined) body = init.raw;
   else if (init.body !== undefined) body = JSON.stringify(init.body);
   if (body !== undefined) headers['Content-Type'] = init.contentType ?? 'application/json';
+  const label = `${method} ${route}`;
+  expect(requestProblems(operation, label, init.body, headers, init.bodyValid ?? true)).toEqual([]);
+
   const response = await fetch(`${api}${actualPath}`, { method, headers, body });
   const text = await response.text();
-  const json: unknown = text === '' ? undefined : JSON.parse(text);
-
-  const operation = document.paths[route]?.[method.toLowerCase()];
-  expect(operation, `${method} ${route} is documented`).toBeDefined();
-  const documented = operation!.responses[String(response.status)];
-  expect(documented, `${method} ${route} documents status ${response.status}`).toBeDefined();
-  const spec = resolve(documented!);
-  const schema = spec.content?.['application/json']?.schema;
-  if (schema) {
-    const validate = ajv.compile(rebase(schema) as object);
-    expect(validate(json), `${method} ${route} ${response.status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
-  } else {
-    expect(text, `${method} ${route} ${response.status} has no body`).toBe('');
-  }
-  for (const [name, header] of Object.entries(spec.headers ?? {})) {
-    if (resolve(header as { required?: boolean }).required) expect(response.headers.get(name), `${name} header`).not.toBeNull();
-  }
+  expect(responseProblems(method, route, response.status, text, response.headers, init.variant)).toEqual([]);
+  if (init.bodyValid === false) expect(response.status, `${label}: a malformed request is refused`).toBe(400);
   exercised.add(`${method.toLowerCase()} ${route}`);
-  return { status: response.status, json: json as Record<string, any> };
+  return { status: response.status, headers: response.headers, json: (text === '' ? undefined : JSON.parse(text)) as Record<string, any> };
+}
+
+function refreshCookieOf(headers: Headers): string {
+  const cookie = headers.getSetCookie().find((value) => value.startsWith(`${REFRESH_COOKIE}=`));
+  expect(cookie, 'the refresh cookie is set').toBeDefined();
+  return cookie!.slice(0, cookie!.indexOf(';'));
 }
 
 describe('openapi.yaml matches the running stack', () => {
-  const email = `openapi-${Date.now()}@example.com`;
+  const stamp = Date.now();
+  const email = `openapi-${stamp}@example.com`;
   const password = 'openapi password 1';
 
   afterAll(() => {
@@ -78,37 +228,171 @@ describe('openapi.yaml matches the running stack', () => {
     expect(document.openapi).toMatch(/^3\.1\./);
   });
 
+  it('tells the two token responses apart by the refresh cookie, and both 401 shapes of /auth/me', () => {
+    const tokens = {
+      accessToken: 'a.b.c',
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      refreshExpiresIn: 604800,
+      sessionId: 'AAAAAAAAAAAAAAAAAAAAAA',
+      user: { id: 'BBBBBBBBBBBBBBBBBBBBBB', email: 'someone@example.com' },
+    };
+    const refreshToken = `${'A'.repeat(22)}.${'b'.repeat(43)}`;
+    const noStore = () => new Headers({ 'cache-control': 'no-store' });
+    const withCookie = (cookie: string) => {
+      const headers = noStore();
+      headers.append('set-cookie', cookie);
+      return headers;
+    };
+    const cookie = `${REFRESH_COOKIE}=${refreshToken}; Path=/auth/refresh; Max-Age=604800; HttpOnly; Secure; SameSite=Strict`;
+    const tokenProblems = (body: unknown, headers: Headers, variant?: string) =>
+      responseProblems('post', '/auth/login', 200, JSON.stringify(body), headers, variant);
+
+    expect(tokenProblems({ ...tokens, refreshToken }, noStore(), 'BodyTokenResponse')).toEqual([]);
+    expect(tokenProblems(tokens, withCookie(cookie), 'CookieTokenResponse')).toEqual([]);
+    // A body-mode answer that lost its refresh token (no cookie either) is not valid.
+    expect(tokenProblems(tokens, noStore())).not.toEqual([]);
+    expect(tokenProblems(tokens, noStore(), 'BodyTokenResponse')).not.toEqual([]);
+    // Nor is one whose cookie is not the refresh cookie, or without no-store, or with a refresh token in both places.
+    expect(tokenProblems(tokens, withCookie(`${REFRESH_COOKIE}=${refreshToken}; Path=/`))).not.toEqual([]);
+    expect(tokenProblems({ ...tokens, refreshToken }, new Headers())).not.toEqual([]);
+    expect(tokenProblems({ ...tokens, refreshToken }, withCookie(cookie), 'CookieTokenResponse')).not.toEqual([]);
+    expect(tokenProblems(tokens, withCookie(cookie.replace('; HttpOnly', '')))).not.toEqual([]);
+    expect(tokenProblems(tokens, withCookie(`${cookie}; Domain=example.com`))).not.toEqual([]);
+
+    const me401 = (body: unknown) => responseProblems('get', '/auth/me', 401, JSON.stringify(body), new Headers());
+    expect(me401({ message: 'Unauthorized' })).toEqual([]);
+    expect(me401({ statusCode: 401, error: 'Unauthorized', message: 'Unauthorized' })).toEqual([]);
+    expect(me401({ error: 'invalid_token', message: 'The token is invalid, expired or revoked.' })).toEqual([]);
+    expect(me401({ error: 'invalid_credentials', message: 'x' })).not.toEqual([]);
+    expect(me401({ error: 'invalid_token' })).not.toEqual([]);
+
+    const rateLimited = (headers: Headers) =>
+      responseProblems('post', '/auth/login', 429, JSON.stringify({ error: 'rate_limited', message: 'x' }), headers);
+    expect(rateLimited(new Headers({ 'cache-control': 'no-store', 'retry-after': '3' }))).toEqual([]);
+    expect(rateLimited(new Headers({ 'cache-control': 'no-store' }))).not.toEqual([]);
+    expect(rateLimited(new Headers({ 'cache-control': 'no-store', 'retry-after': 'soon' }))).not.toEqual([]);
+  });
+
   it('describes every answer of the whole flow', async () => {
     expect((await call('POST', '/auth/register', '/auth/register', { body: { email, password } })).status).toBe(201);
     expect((await call('POST', '/auth/register', '/auth/register', { body: { email, password } })).status).toBe(409);
-    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: 5, password } })).status).toBe(400);
+    // Emails are trimmed and lower-cased, and need not be ASCII.
+    const unicode = await call('POST', '/auth/register', '/auth/register', { body: { email: `  ÜNÍCODE-${stamp}@Exämple.COM `, password } });
+    expect(unicode.status).toBe(201);
+    expect(unicode.json.user.email).toBe(`ünícode-${stamp}@exämple.com`);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: 5, password }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: 'not an email', password }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: `short-${stamp}@example.com`, password: 'seven77' }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: `long-${stamp}@example.com`, password: 'é'.repeat(257) }, bodyValid: false })).status).toBe(400);
+    // Exactly the limits (counted in code points: '😀' is two UTF-16 units, one character).
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: `min-${stamp}@example.com`, password: 'eight888' } })).status).toBe(201);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: `max-${stamp}@example.com`, password: '😀'.repeat(256) } })).status).toBe(201);
     expect((await call('POST', '/auth/register', '/auth/register', { raw: 'x'.repeat(20_000) })).status).toBe(413);
     expect((await call('POST', '/auth/register', '/auth/register', { raw: 'hello', contentType: 'text/plain' })).status).toBe(415);
-    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password: 'wrong password' } })).status).toBe(401);
-    expect((await call('POST', '/auth/login', '/auth/login', { raw: '{not json' })).status).toBe(400);
 
-    const login = await call('POST', '/auth/login', '/auth/login', { body: { email, password, device: { name: 'openapi' } } });
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password: 'wrong password' } })).status).toBe(401);
+    // Shorter than the registration minimum: well-formed at login, and just a wrong password.
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password: 'short' } })).status).toBe(401);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password: '' }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password: 'x'.repeat(257) }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email, password, transport: 'localStorage' }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/login', '/auth/login', { raw: '{not json' })).status).toBe(400);
+    expect((await call('POST', '/auth/login', '/auth/login')).status).toBe(415);
+
+    const login = await call('POST', '/auth/login', '/auth/login', {
+      body: { email: ` ${email.toUpperCase()}`, password, device: { name: 'openapi' } },
+      variant: 'BodyTokenResponse',
+    });
     expect(login.status).toBe(200);
-    const other = await call('POST', '/auth/login', '/auth/login', { body: { email, password } });
+    // A device name longer than 100 characters is accepted (and kept to its first 100).
+    const other = await call('POST', '/auth/login', '/auth/login', {
+      body: { email, password, device: { name: 'd'.repeat(150) }, transport: 'body' },
+      variant: 'BodyTokenResponse',
+    });
+    expect(other.status).toBe(200);
     const token = login.json.accessToken as string;
 
     expect((await call('GET', '/auth/me', '/auth/me', { token })).status).toBe(200);
     expect((await call('GET', '/auth/me', '/auth/me')).status).toBe(401);
     expect((await call('GET', '/auth/me', '/auth/me', { token: `${token}x` })).status).toBe(403);
-    expect((await call('GET', '/auth/sessions', '/auth/sessions', { token })).status).toBe(200);
+    const sessions = await call('GET', '/auth/sessions', '/auth/sessions', { token });
+    expect(sessions.status).toBe(200);
+    expect(sessions.json.sessions.find((s: { id: string }) => s.id === other.json.sessionId).device.name).toBe('d'.repeat(100));
     expect((await call('DELETE', '/auth/sessions/{id}', '/auth/sessions/AAAAAAAAAAAAAAAAAAAAAA', { token })).status).toBe(404);
-    expect((await call('DELETE', '/auth/sessions/{id}', `/auth/sessions/${other.json.sessionId}`, { token })).status).toBe(204);
+    expect((await call('DELETE', '/auth/sessions/{id}', '/auth/sessions/not-a-session-id', { token })).status).toBe(404);
+    const revoked = await call('DELETE', '/auth/sessions/{id}', `/auth/sessions/${other.json.sessionId}`, { token });
+    expect(revoked.status).toBe(204);
+    expect(revoked.headers.getSetCookie()).toEqual([]);
 
-    const refreshed = await call('POST', '/auth/refresh', '/auth/refresh', { body: { refreshToken: login.json.refreshToken } });
+    const refreshed = await call('POST', '/auth/refresh', '/auth/refresh', { body: { refreshToken: login.json.refreshToken }, variant: 'BodyTokenResponse' });
     expect(refreshed.status).toBe(200);
     expect((await call('POST', '/auth/refresh', '/auth/refresh', { body: { refreshToken: 'nope' } })).status).toBe(401);
-    expect((await call('POST', '/auth/refresh', '/auth/refresh', { body: {} })).status).toBe(400);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { body: {}, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { body: { refreshToken: '' }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { raw: '{"refreshToken":', })).status).toBe(400);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { raw: 'refreshToken=x', contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { raw: 'x'.repeat(20_000) })).status).toBe(413);
 
     expect((await call('GET', '/.well-known/jwks.json', '/.well-known/jwks.json')).status).toBe(200);
+    // The size guard answers before the handler: the session is not revoked.
+    expect((await call('POST', '/auth/logout', '/auth/logout', { token: refreshed.json.accessToken, raw: 'x'.repeat(20_000) })).status).toBe(413);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: refreshed.json.accessToken })).status).toBe(200);
     expect((await call('POST', '/auth/logout', '/auth/logout', { token: refreshed.json.accessToken })).status).toBe(204);
     expect((await call('POST', '/auth/logout', '/auth/logout', { token: refreshed.json.accessToken })).status).toBe(403);
 
-    const again = await call('POST', '/auth/login', '/auth/login', { body: { email, password } });
+    const again = await call('POST', '/auth/login', '/auth/login', { body: { email, password }, variant: 'BodyTokenResponse' });
     expect((await call('POST', '/auth/logout-all', '/auth/logout-all', { token: again.json.accessToken })).status).toBe(204);
+  });
+
+  it('describes the cookie transport: login, body-less refresh and its CSRF refusal', async () => {
+    const cookieEmail = `openapi-cookie-${stamp}@example.com`;
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: cookieEmail, password } })).status).toBe(201);
+    const login = await call('POST', '/auth/login', '/auth/login', {
+      body: { email: cookieEmail, password, transport: 'cookie' },
+      headers: { Origin: APP_ORIGIN },
+      variant: 'CookieTokenResponse',
+    });
+    expect(login.status).toBe(200);
+    const cookie = refreshCookieOf(login.headers);
+
+    const refreshed = await call('POST', '/auth/refresh', '/auth/refresh', {
+      headers: { Cookie: cookie, Origin: APP_ORIGIN, 'X-Requested-With': 'fetch' },
+      variant: 'CookieTokenResponse',
+    });
+    expect(refreshed.status).toBe(200);
+    const next = refreshCookieOf(refreshed.headers);
+    expect(next).not.toBe(cookie);
+
+    const refused = await call('POST', '/auth/refresh', '/auth/refresh', { headers: { Cookie: next, Origin: APP_ORIGIN } });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toBe('forbidden');
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { headers: { Cookie: next, 'X-Requested-With': 'fetch' } })).status).toBe(403);
+    // No cookie at all: nothing to refresh.
+    expect((await call('POST', '/auth/refresh', '/auth/refresh', { headers: { Origin: APP_ORIGIN, 'X-Requested-With': 'fetch' } })).status).toBe(401);
+    // The refused request rotated nothing: the cookie still refreshes (and a refresh by body answers the body form).
+    const byBody = await call('POST', '/auth/refresh', '/auth/refresh', {
+      body: { refreshToken: next.slice(REFRESH_COOKIE.length + 1) },
+      variant: 'BodyTokenResponse',
+    });
+    expect(byBody.status).toBe(200);
+
+    // Deleting one's own session is a logout, and clears the cookie.
+    const own = await call('DELETE', '/auth/sessions/{id}', `/auth/sessions/${byBody.json.sessionId}`, { token: byBody.json.accessToken });
+    expect(own.status).toBe(204);
+    expect(own.headers.getSetCookie()).toHaveLength(1);
+  });
+
+  it('describes the rate limit (429 with Retry-After)', async () => {
+    // The stack allows 8 login attempts per account per minute; unknown accounts count too.
+    const limited = `openapi-limit-${stamp}@example.com`;
+    let response: Awaited<ReturnType<typeof call>> | undefined;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      response = await call('POST', '/auth/login', '/auth/login', { body: { email: limited, password: 'wrong password' } });
+      if (response.status !== 401) break;
+    }
+    expect(response!.status).toBe(429);
+    expect(Number(response!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });
