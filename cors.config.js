@@ -11,6 +11,12 @@ module.exports.httpApiCors = () => {
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
+  // The same rule as lib/config.ts, so a wildcard fails the deploy, not every request after it.
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s*]+$/.test(origin)) {
+      throw new Error(`CORS_ALLOWED_ORIGINS must list exact origins like https://app.example.com (no "*", no path), got "${origin}".`);
+    }
+  }
   return {
     allowedOrigins: origins.length > 0 ? origins : ['https://cors-disabled.invalid'],
     allowCredentials: true,

@@ -6,17 +6,15 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
 import { authorize, type Principal } from '../lib/auth';
-import { createDeps, type Deps } from '../lib/deps';
+import { parseBearer } from '../lib/bearer';
 import { StoreUnavailableError } from '../lib/errors';
+import { depsPromise, logError } from './cold-start';
 
 type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent | APIGatewayTokenAuthorizerEvent;
 type AuthorizerContext = { userId: string; sessionId: string };
 type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext | Record<string, never>> | APIGatewayAuthorizerResult;
 
-const depsPromise: Promise<Deps> = createDeps();
-depsPromise.catch(() => undefined);
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 
 /**
  * The custom authorizer for HTTP APIs (payload 2.0, simple responses) and REST APIs
@@ -37,14 +35,10 @@ export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult>
 async function decide(event: AuthorizerEvent): Promise<Principal | null> {
   const token = bearerToken(event);
   if (!token) return null;
-  let deps: Deps | undefined;
   try {
-    deps = await depsPromise;
-    return await authorize(deps, token);
+    return await authorize(await depsPromise, token);
   } catch (error) {
-    if (deps && error instanceof StoreUnavailableError) deps.logger.error('store_fault', error);
-    else if (deps) deps.logger.error('authorizer_error', error);
-    else console.error(JSON.stringify({ level: 'ERROR', message: 'authorizer_config_error', error: (error as Error)?.message }));
+    await logError(error instanceof StoreUnavailableError ? 'store_fault' : 'authorizer_error', error);
     return null;
   }
 }
@@ -61,7 +55,7 @@ function bearerToken(event: AuthorizerEvent): string | null {
       header = key ? headers[key] : undefined;
     }
   }
-  return header ? (BEARER.exec(header)?.[1] ?? null) : null;
+  return parseBearer(header);
 }
 
 /**

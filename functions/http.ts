@@ -3,22 +3,15 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { readAuthorizerContext, type AuthorizedPrincipal } from '../lib/authorizer-context';
-import { createDeps, type Deps } from '../lib/deps';
+import type { Deps } from '../lib/deps';
 import { AuthError, ERROR_STATUS, StoreUnavailableError, type ErrorCode } from '../lib/errors';
 import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
 import { refreshCookie, type RefreshTransport } from '../lib/refresh-cookie';
+import { depsIfReady, depsPromise, logError } from './cold-start';
 
 /** Bodies over this many bytes are refused before anything parses or hashes them. */
 export const MAX_BODY_BYTES = 16_384;
-
-/**
- * Built once per cold start and awaited by every invocation. A configuration error is kept
- * (not thrown at import) so that each request answers a clean 500 and the log names the
- * variable, instead of the runtime printing a stack trace.
- */
-const depsPromise: Promise<Deps> = createDeps();
-depsPromise.catch(() => undefined);
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: { lambda?: Record<string, unknown> } };
@@ -179,9 +172,8 @@ function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error,
       const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId;
       if (error instanceof AuthError) {
         if (error instanceof StoreUnavailableError) {
-          const deps = await depsPromise.catch(() => undefined);
-          deps?.logger.error('store_fault', error, { requestId });
-          deps?.logger.event('store_fault', requestContextOf(request.event, request.context), { outcome: 'failure' });
+          await logError('store_fault', error, requestId);
+          (await depsIfReady())?.logger.event('store_fault', requestContextOf(request.event, request.context), { outcome: 'failure' });
         }
         request.response = errorResponse(error.code, error.message, error.retryAfterSeconds);
         return;
@@ -193,9 +185,7 @@ function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error,
         request.response = errorResponse(code, message);
         return;
       }
-      const deps = await depsPromise.catch(() => undefined);
-      if (deps) deps.logger.error('internal_error', error, { requestId });
-      else console.error(JSON.stringify({ level: 'ERROR', message: 'internal_error', error: (error as Error)?.message, requestId }));
+      await logError('internal_error', error, requestId);
       request.response = errorResponse('internal_error', new AuthError('internal_error').message);
     },
   };

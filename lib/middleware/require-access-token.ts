@@ -1,7 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
+import { parseBearer } from '../bearer';
+import { AuthError } from '../errors';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../verify';
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 
 interface EventWithHeaders {
   headers?: Record<string, string | undefined> | null;
@@ -29,15 +30,15 @@ export function requireAccessToken<TEvent extends EventWithHeaders, TContext ext
     before: async (request) => {
       const headers = request.event.headers ?? {};
       const header = headers.authorization ?? headers.Authorization;
-      const token = header ? BEARER.exec(header)?.[1] : undefined;
+      const token = parseBearer(header);
       let auth: AccessTokenClaims | null = null;
       try {
         auth = token ? await verify(token) : null;
       } catch {
-        return errorResponse(503, 'service_unavailable', 'The service is temporarily unavailable; retry later.', { 'Retry-After': '1' });
+        return errorResponse(new AuthError('service_unavailable'), { 'Retry-After': '1' });
       }
       if (!auth) {
-        return errorResponse(401, 'invalid_token', 'The token is invalid, expired or revoked.', { 'WWW-Authenticate': 'Bearer' });
+        return errorResponse(new AuthError('invalid_token'), { 'WWW-Authenticate': 'Bearer' });
       }
       request.context.auth = auth;
       return undefined;
@@ -45,6 +46,11 @@ export function requireAccessToken<TEvent extends EventWithHeaders, TContext ext
   };
 }
 
-function errorResponse(statusCode: number, error: string, message: string, headers: Record<string, string>): Response {
-  return { statusCode, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }, body: JSON.stringify({ error, message }) };
+/** The contract's error body, with the code's own status and message (lib/errors.ts). */
+function errorResponse(error: AuthError, headers: Record<string, string>): Response {
+  return {
+    statusCode: error.status,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
+    body: JSON.stringify({ error: error.code, message: error.message }),
+  };
 }

@@ -1,4 +1,6 @@
+import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
+import type { RedisKeys } from '../store/keys';
 import { readHashFields, runScript } from '../store/redis';
 import { CREATE_SESSION } from '../store/scripts/create-session';
 import { LIST_SESSIONS } from '../store/scripts/list-sessions';
@@ -183,10 +185,18 @@ export async function listSessions(deps: Deps, userId: string, currentSessionId:
  * belongs to `userId`, else `null`. One read-only store request (HMGET), no writes: the
  * authorizer's whole Redis cost.
  */
-export async function findLiveSession(deps: Deps, userId: string, sessionId: string): Promise<User | null> {
-  const [uid, email, exp] = await readHashFields(deps.redis, deps.keys.session(sessionId), ['uid', 'email', 'exp']);
+export function findLiveSession(deps: Deps, userId: string, sessionId: string): Promise<User | null> {
+  return readLiveSession(deps.redis, deps.keys, userId, sessionId, deps.clock.now());
+}
+
+/**
+ * {@link findLiveSession} on a bare client, for verifiers outside this service's deps
+ * (lib/verify.ts). One read-only request.
+ */
+export async function readLiveSession(redis: Redis, keys: RedisKeys, userId: string, sessionId: string, nowMs: number): Promise<User | null> {
+  const [uid, email, exp] = await readHashFields(redis, keys.session(sessionId), ['uid', 'email', 'exp']);
   // `exp` is checked here too, not only by the key's TTL, so a decision never depends on
   // when Redis gets round to expiring a key.
-  if (uid !== userId || !email || !(Number(exp) > deps.clock.now())) return null;
+  if (uid !== userId || !email || !(Number(exp) > nowMs)) return null;
   return { id: userId, email };
 }
