@@ -144,11 +144,12 @@ function toResponse(result: HttpResult): APIGatewayProxyResultV2 {
   };
 }
 
-function errorResponse(code: ErrorCode, message: string, retryAfterSeconds?: number): APIGatewayProxyResultV2 {
+function errorResponse(code: ErrorCode, message: string, retryAfterSeconds?: number, cookies?: string[]): APIGatewayProxyResultV2 {
   return toResponse({
     statusCode: ERROR_STATUS[code],
     body: { error: code, message },
     headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+    ...(cookies ? { cookies } : {}),
   });
 }
 
@@ -175,7 +176,7 @@ function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error,
           await logError('store_fault', error, requestId);
           (await depsIfReady())?.logger.event('store_fault', requestContextOf(request.event, request.context), { outcome: 'failure' });
         }
-        request.response = errorResponse(error.code, error.message, error.retryAfterSeconds);
+        request.response = errorResponse(error.code, error.message, error.retryAfterSeconds, error.cookies);
         return;
       }
       const status = (error as { statusCode?: unknown } | undefined)?.statusCode;

@@ -1,6 +1,6 @@
 import { refresh } from '../lib/auth';
 import { AuthError } from '../lib/errors';
-import { assertCookieRequestAllowed, CSRF_HEADER, readRefreshCookie } from '../lib/refresh-cookie';
+import { assertCookieRequestAllowed, clearRefreshCookie, CSRF_HEADER, readRefreshCookie } from '../lib/refresh-cookie';
 import { header, httpHandler, requestCookies, requireObject, requireString, tokenResponse } from './http';
 
 /**
@@ -17,5 +17,13 @@ export const handler = httpHandler<unknown>({ body: 'optional' }, async ({ event
   assertCookieRequestAllowed(deps.config, header(event, 'origin'), header(event, CSRF_HEADER));
   const refreshToken = readRefreshCookie(requestCookies(event));
   if (!refreshToken) throw new AuthError('invalid_token', 'No refresh token: send {"refreshToken"} or the refresh cookie.');
-  return tokenResponse(await refresh(deps, refreshToken, context), 'cookie');
+  try {
+    return tokenResponse(await refresh(deps, refreshToken, context), 'cookie');
+  } catch (error) {
+    // A refused cookie will never work again: clear it with the refusal.
+    if (error instanceof AuthError && (error.code === 'invalid_token' || error.code === 'token_reused')) {
+      throw new AuthError(error.code, error.message, { cookies: [clearRefreshCookie()] });
+    }
+    throw error;
+  }
 });

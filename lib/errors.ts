@@ -35,16 +35,21 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   service_unavailable: 'The service is temporarily unavailable; retry later.',
 };
 
-/** An expected failure with a stable code. `retryAfterSeconds` becomes `Retry-After`. */
+/**
+ * An expected failure with a stable code. `retryAfterSeconds` becomes `Retry-After`;
+ * `cookies` are set on the error response (clearing a dead refresh cookie).
+ */
 export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
+  readonly cookies: string[] | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown; cookies?: string[] }) {
     super(message ?? DEFAULT_MESSAGE[code], options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';
     this.code = code;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.cookies = options?.cookies;
   }
 
   get status(): number {

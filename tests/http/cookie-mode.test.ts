@@ -80,7 +80,9 @@ describe('cookie transport', () => {
     const first = tokenIn(cookieOf(login)!);
     const rotated = await cookieRefresh(first, { origin: APP, 'x-requested-with': 'fetch' });
     await new Promise((resolve) => setTimeout(resolve, 2600));
-    expectError(await cookieRefresh(first, { origin: APP, 'x-requested-with': 'fetch' }), 401, 'token_reused');
+    const reused = await cookieRefresh(first, { origin: APP, 'x-requested-with': 'fetch' });
+    expectError(reused, 401, 'token_reused');
+    expect(cookieOf(reused)).toMatch(/Max-Age=0/i); // the dead cookie is cleared
     expectDenied(await me(rotated.body.accessToken));
   });
 
