@@ -141,8 +141,7 @@ describe('reuse detection', () => {
 
   it('a thief who rotates a stolen token 20 times in a row cannot make the victim’s old token look unknown', async () => {
     // The default per-session refresh limit (30/60s) allows this in well under a second.
-    // (Fails while the session remembers only REUSE_HISTORY = 16 older hashes: the victim's
-    // token is then unknown, answers invalid_token and revokes nothing.)
+    // Every rotated token stays in the session's used-token set, however many rotations later.
     const { deps, clock, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10', RATE_LIMIT_REFRESH_PER_SESSION: '30/60s' });
     let thief = tokens;
     for (let i = 0; i < 20; i++) thief = await refresh(deps, thief.refreshToken, testContext('198.51.100.66'));
