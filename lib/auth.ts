@@ -69,11 +69,11 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
   const user = await checkPassword(deps, credentials, password);
-  if (user && credentials) await upgradePasswordHash(deps, credentials, password);
-  if (!user) {
+  if (!user || !credentials) {
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');
   }
+  await upgradePasswordHash(deps, credentials, password);
   const session = await createSession(deps, user, {
     name: input.deviceName ?? '',
     userAgent: context.userAgent,
