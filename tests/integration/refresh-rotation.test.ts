@@ -102,6 +102,20 @@ describe('rotation', () => {
     for (const followUp of followUps) expect(followUp.sessionId).toBe(tokens.sessionId);
     expect(logger.named('reuse_detected')).toHaveLength(0);
   });
+  it('a rotation that Redis ran late (stalled) records Redis’s time, so the client’s retry is inside the grace interval', async () => {
+    const { deps, clock, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10' });
+    // The request was made 12 s ago and queued behind a stopped Redis (SIGSTOP, then SIGCONT):
+    // its own timestamp is 12 s old when the script finally runs.
+    clock.advance(-12_000);
+    await refresh(deps, tokens.refreshToken, testContext());
+    clock.advance(12_000);
+    // Its answer was lost (503); the client retries the same token now.
+    const retry = await refresh(deps, tokens.refreshToken, testContext());
+
+    expect(retry.sessionId).toBe(tokens.sessionId);
+    expect(logger.named('reuse_detected')).toEqual([]);
+    expect(await authorize(deps, retry.accessToken)).not.toBeNull();
+  });
 });
 
 describe('reuse detection', () => {

@@ -32,7 +32,7 @@
  * KEYS[1] session hash, KEYS[2] its used-token set. The user's index is ARGV[9] .. uid (the caller knows only the session
  * id until the session is read).
  * ARGV[1] presented hash, ARGV[2] new hash, ARGV[3] new secret encrypted for the grace case,
- * ARGV[4] now (ms), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
+ * ARGV[4] the caller's now (ms; the script uses the later of it and Redis's TIME), ARGV[5] grace interval (ms; 0 = none), ARGV[6] refresh TTL (ms),
  * ARGV[7] session id, ARGV[8] how many older hashes to remember, ARGV[9] user index key prefix,
  * ARGV[10] refreshes allowed per window (0 = unlimited), ARGV[11] window (ms).
  * Replies: {'rotated', uid, email, exp} | {'grace', uid, email, exp, 'sealed sealed ...'} | {'limited', ms}
@@ -41,7 +41,13 @@
 export const ROTATE_REFRESH_TOKEN = `
 local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'abs', 'exp', 'rt', 'prev', 'next', 'rotated', 'hist', 'rlw', 'rlc', 'rlp')
 local uid, email, abs, exp = s[1], s[2], tonumber(s[3]), tonumber(s[4])
-local presented, now, grace = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
+local presented, grace = ARGV[1], tonumber(ARGV[5])
+-- Redis's own clock, when it is later than the caller's: a request queued behind a stalled
+-- Redis runs late, and must record when it really rotated, or its client's retry would fall
+-- outside the grace interval and be taken for reuse.
+local clock = redis.call('TIME')
+local now = math.max(tonumber(ARGV[4]), tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+local nowText = string.format('%d', now)
 if not uid or not exp or exp <= now then return {'invalid'} end
 local index = ARGV[9] .. uid
 
@@ -79,8 +85,8 @@ if presented == s[5] then
     end
     hist = table.concat(kept, ' ')
   end
-  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', presented, 'next', ARGV[3], 'rotated', ARGV[4],
-    'used', ARGV[4], 'exp', string.format('%d', newExp), 'hist', hist)
+  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', presented, 'next', ARGV[3], 'rotated', nowText,
+    'used', nowText, 'exp', string.format('%d', newExp), 'hist', hist)
   redis.call('PEXPIREAT', KEYS[1], string.format('%d', newExp))
   redis.call('SADD', KEYS[2], presented)
   redis.call('PEXPIREAT', KEYS[2], string.format('%d', newExp))
