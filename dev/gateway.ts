@@ -17,10 +17,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+
+/** One redis-server, or a Redis Cluster (commands routed by their keys' slot). */
+type RedisClient = Redis | Cluster;
 
 export interface StartGatewayOptions {
-  redisPort: number;
+  /** The one redis-server's port (ignored when `cluster` is given). */
+  redisPort?: number;
+  /** The masters of a Redis Cluster (dev/redis-cluster.ts): each command goes to its key's node. */
+  cluster?: { host: string; port: number }[] | undefined;
   redisHost?: string | undefined;
   /** Bearer token clients must present (UPSTASH_REDIS_REST_TOKEN). */
   token: string;
@@ -124,9 +130,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   const stats = createStatsCollector();
   const scripts = createScriptRewriter();
 
-  const redis = new Redis({
-    host: opts.redisHost ?? '127.0.0.1',
-    port: opts.redisPort,
+  const connection = {
     // Fail fast instead of queueing while Redis is down: callers get a prompt
     // 503 rather than a request that hangs until some later reconnect.
     enableOfflineQueue: false,
@@ -136,7 +140,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     // Keep retrying forever at a short fixed interval so the gateway heals by
     // itself when a test restarts redis-server.
     retryStrategy: () => REDIS_RECONNECT_DELAY_MS,
-  });
+  };
+  const redis: RedisClient = opts.cluster
+    ? new Cluster(opts.cluster, {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => REDIS_RECONNECT_DELAY_MS,
+        redisOptions: connection,
+      })
+    : new Redis({ host: opts.redisHost ?? '127.0.0.1', port: opts.redisPort, ...connection });
   // Without an 'error' listener ioredis prints every reconnect failure to stderr.
   redis.on('error', (error: Error) => log(`redis connection error: ${error.message}`));
   redis.on('ready', () => log('redis connection ready'));
@@ -146,7 +157,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   } catch (error) {
     redis.disconnect();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`gateway could not reach redis at ${opts.redisHost ?? '127.0.0.1'}:${opts.redisPort}: ${reason}`);
+    const where = opts.cluster ? `the cluster at ${opts.cluster.map((node) => `${node.host}:${node.port}`).join(', ')}` : `${opts.redisHost ?? '127.0.0.1'}:${opts.redisPort}`;
+    throw new Error(`gateway could not reach redis at ${where}: ${reason}`);
   }
 
   const server = createServer((req, res) => {
@@ -306,7 +318,7 @@ function isStreamRead(name: string): boolean {
   return name === 'XREAD' || name === 'XREADGROUP';
 }
 
-async function executeSingle(redis: Redis, command: PreparedCommand, stats: StatsCollector): Promise<CommandOutcome> {
+async function executeSingle(redis: RedisClient, command: PreparedCommand, stats: StatsCollector): Promise<CommandOutcome> {
   stats.countCommand(command.name);
   try {
     const reply = await redis.callBuffer(command.name, command.args);
@@ -318,7 +330,12 @@ async function executeSingle(redis: Redis, command: PreparedCommand, stats: Stat
   }
 }
 
-async function executePipeline(redis: Redis, commands: PreparedCommand[], stats: StatsCollector): Promise<CommandOutcome[]> {
+async function executePipeline(redis: RedisClient, commands: PreparedCommand[], stats: StatsCollector): Promise<CommandOutcome[]> {
+  // A pipeline is not atomic (Upstash's neither): on a cluster each command goes to its own
+  // key's node, in order of submission, and a connection failure still fails the request.
+  if (redis instanceof Cluster) {
+    return Promise.all(commands.map((command) => executeSingle(redis, command, stats)));
+  }
   const pipeline = redis.pipeline();
   for (const command of commands) {
     stats.countCommand(command.name);
@@ -332,7 +349,7 @@ async function executePipeline(redis: Redis, commands: PreparedCommand[], stats:
  * burst on the shared connection, so other requests' commands cannot land
  * inside the transaction.
  */
-async function executeTransaction(redis: Redis, commands: PreparedCommand[], stats: StatsCollector): Promise<CommandOutcome[]> {
+async function executeTransaction(redis: RedisClient, commands: PreparedCommand[], stats: StatsCollector): Promise<CommandOutcome[]> {
   const transaction = redis.multi();
   for (const command of commands) {
     stats.countCommand(command.name);
@@ -528,7 +545,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(payload);
 }
 
-function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
+function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;

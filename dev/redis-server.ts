@@ -19,6 +19,8 @@ export interface StartRedisServerOptions {
   dir?: string | undefined;
   /** Receives progress messages (installation, start-up); silent when omitted. */
   log?: ((msg: string) => void) | undefined;
+  /** More redis-server arguments (e.g. cluster mode, for dev/redis-cluster.ts). */
+  extraArgs?: string[] | undefined;
 }
 
 export interface RedisServerHandle {
@@ -61,7 +63,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = opts.port ?? (await findFreePort());
     try {
-      const handle = await spawnAndWaitUntilReady(binary, port, dir);
+      const handle = await spawnAndWaitUntilReady(binary, port, dir, opts.extraArgs ?? []);
       log(`redis-server listening on ${HOST}:${port}`);
       return handle;
     } catch (error) {
@@ -137,7 +139,7 @@ function findFreePort(): Promise<number> {
   });
 }
 
-async function spawnAndWaitUntilReady(binary: string, port: number, dir: string): Promise<RedisServerHandle> {
+async function spawnAndWaitUntilReady(binary: string, port: number, dir: string, extraArgs: string[]): Promise<RedisServerHandle> {
   // An argument array (no shell) so the empty `--save ''` and paths with spaces survive intact.
   const args = [
     '--port', String(port),
@@ -146,6 +148,7 @@ async function spawnAndWaitUntilReady(binary: string, port: number, dir: string)
     '--appendonly', 'no',
     '--dir', dir,
     '--protected-mode', 'yes',
+    ...extraArgs,
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   registerExitCleanup(child);

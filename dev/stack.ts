@@ -6,7 +6,8 @@ import { loadConfig } from '../lib/config';
 import { startGateway, type Gateway } from './gateway';
 import { startExamplesServer } from './examples-server';
 import { generateHmacSecret, generateSigningKey } from './keys';
-import { startRedisServer, type RedisServerHandle } from './redis-server';
+import { startRedisCluster } from './redis-cluster';
+import { startRedisServer } from './redis-server';
 
 export const ROOT = path.resolve(__dirname, '..');
 const DEV_DIR = path.join(ROOT, '.dev');
@@ -34,7 +35,6 @@ export interface Stack {
   /** The example browser client, when `examplesPort` was given. */
   examplesUrl?: string;
   gateway: Gateway;
-  redis: RedisServerHandle;
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -53,7 +53,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const baseEnv: Record<string, string> = { ...definedEnv(process.env), ...options.env };
   const token = baseEnv.UPSTASH_REDIS_REST_TOKEN || randomBytes(24).toString('base64url');
 
-  const redis = await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), log });
+  // DEV_REDIS=cluster: three cluster-mode masters instead of one redis-server.
+  const useCluster = baseEnv.DEV_REDIS === 'cluster';
+  const redis = useCluster
+    ? await startRedisCluster({ dir: path.join(ROOT, '.tmp', `redis-cluster-${port}`), log })
+    : await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), log });
   let gateway: Gateway | undefined;
   let offline: ChildProcess | undefined;
   let examples: { url: string; close(): Promise<void> } | undefined;
@@ -64,8 +68,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await redis.stop();
   };
   try {
-    gateway = await startGateway({ redisPort: redis.port, token, port: options.gatewayPort ?? 0 });
-    log(`redis-server on 127.0.0.1:${redis.port}, Upstash REST gateway on ${gateway.url}`);
+    gateway = await startGateway({
+      ...('nodes' in redis ? { cluster: redis.nodes } : { redisPort: redis.port }),
+      token,
+      port: options.gatewayPort ?? 0,
+    });
+    log(`${'nodes' in redis ? 'Redis Cluster' : `redis-server on 127.0.0.1:${redis.port}`}, Upstash REST gateway on ${gateway.url}`);
 
     const examplesOrigin = options.examplesPort ? `http://localhost:${options.examplesPort}` : undefined;
     const env: Record<string, string> = {
@@ -105,7 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       examples = await startExamplesServer({ port: options.examplesPort, apiUrl: `http://localhost:${port}`, dir: path.join(ROOT, 'examples/browser') });
       log(`example browser client on ${examples.url} (CORS_ALLOWED_ORIGINS=${env.CORS_ALLOWED_ORIGINS})`);
     }
-    return { url, ...(examples ? { examplesUrl: examples.url } : {}), gateway, redis, env, stop };
+    return { url, ...(examples ? { examplesUrl: examples.url } : {}), gateway, env, stop };
   } catch (error) {
     await stop();
     throw error;
