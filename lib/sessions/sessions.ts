@@ -22,6 +22,14 @@ const GRACE_CHAIN_LENGTH = 16;
 const MAX_DEVICE_NAME = 100;
 const MAX_USER_AGENT = 512;
 
+/**
+ * A device name as stored: control, format (zero-width, bidi override) characters and lone
+ * surrogates removed, trimmed, and cut to at most 100 code points (never inside a pair).
+ */
+export function sanitizeDeviceName(name: string): string {
+  return [...name.replace(/[\p{Cc}\p{Cf}\uD800-\uDFFF]/gu, '').trim()].slice(0, MAX_DEVICE_NAME).join('');
+}
+
 export interface Device {
   name: string;
   userAgent: string;
@@ -80,7 +88,7 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
       now, expiresAtMs, config.maxSessionsPerUser, keys.sessionPrefix, sessionId, keys.sessionUsedTokensPrefix,
       'uid', user.id, 'email', user.email, 'created', now, 'used', now, 'abs', absolute, 'exp', expiresAtMs,
       'rt', hashRefreshSecret(secret),
-      'dname', device.name.slice(0, MAX_DEVICE_NAME), 'ua', device.userAgent.slice(0, MAX_USER_AGENT), 'ip', device.ip,
+      'dname', sanitizeDeviceName(device.name), 'ua', device.userAgent.slice(0, MAX_USER_AGENT), 'ip', device.ip,
     ],
   );
   return { sessionId, user, refreshToken: formatRefreshToken(sessionId, secret), expiresAtMs, evicted };

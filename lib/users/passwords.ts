@@ -8,10 +8,12 @@ export const PASSWORD_MAX_CHARACTERS = 256;
 /**
  * NFKC form of a password, so that one password typed on two keyboards (composed or
  * decomposed accents, full-width digits) is one password. Throws `invalid_request` for a
- * non-string, or, when `enforceLength`, outside 8..256 code points.
+ * non-string, a string that is not well-formed UTF-16 (a lone surrogate would become U+FFFD
+ * in UTF-8, making distinct passwords one), or, when `enforceLength`, outside 8..256 code points.
  */
 export function normalizePassword(value: unknown, enforceLength: boolean): string {
   if (typeof value !== 'string') throw new AuthError('invalid_request', 'password must be a string.');
+  if (/[\uD800-\uDFFF]/u.test(value)) throw new AuthError('invalid_request', 'password must be well-formed Unicode.');
   const normalized = value.normalize('NFKC');
   const length = [...normalized].length;
   if (length > PASSWORD_MAX_CHARACTERS || (enforceLength && length < PASSWORD_MIN_CHARACTERS)) {

@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
@@ -18,18 +19,38 @@ export interface RegisteredUser extends User {
 }
 
 const MAX_EMAIL_LENGTH = 254;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const LOCAL_PART_PATTERN = /^[^\s@]+$/;
+const DOMAIN_PATTERN = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z0-9-]+$/;
+/** A lone surrogate (with the u flag, a pair is one code point and does not match). */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/** Control, format (zero-width, bidi), whitespace and separator characters, and the RFC 5322 specials. */
+const FORBIDDEN_IN_EMAIL = /[\p{Cc}\p{Cf}\p{Z}\s<>()[\]\\,;:"]/u;
+
+function invalidEmail(): AuthError {
+  return new AuthError('invalid_request', 'email must be a valid email address.');
+}
 
 /**
- * Trimmed, lower-cased email: the one form used for storage, lookup and rate-limit keys.
- * Throws `invalid_request` for a non-string or something that is not an address.
+ * The one form of an email used for storage, lookup and rate-limit keys: trimmed; the local
+ * part NFC and lower-cased; the domain converted with IDNA (UTS #46) to lower-case ASCII, so
+ * `bücher.example`, `xn--bcher-kva.example` and a full-width spelling are one domain.
+ * Throws `invalid_request` for a non-string, a string that is not well-formed UTF-16 (a lone
+ * surrogate), one holding control, format (zero-width), whitespace characters or `<>()[]\,;:"`,
+ * a domain IDNA refuses, or something that is not an address.
  */
 export function normalizeEmail(value: unknown): string {
   if (typeof value !== 'string') throw new AuthError('invalid_request', 'email must be a string.');
-  const email = value.trim().toLowerCase();
-  if (email.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(email)) {
-    throw new AuthError('invalid_request', 'email must be a valid email address.');
-  }
+  if (LONE_SURROGATE.test(value)) throw invalidEmail();
+  const trimmed = value.trim();
+  if (FORBIDDEN_IN_EMAIL.test(trimmed)) throw invalidEmail();
+  const at = trimmed.lastIndexOf('@');
+  if (at <= 0) throw invalidEmail();
+  const local = trimmed.slice(0, at).normalize('NFC').toLowerCase();
+  const rawDomain = trimmed.slice(at + 1);
+  const domain = rawDomain === '' ? '' : domainToASCII(rawDomain).toLowerCase();
+  if (!LOCAL_PART_PATTERN.test(local) || !DOMAIN_PATTERN.test(domain)) throw invalidEmail();
+  const email = `${local}@${domain}`;
+  if (email.length > MAX_EMAIL_LENGTH) throw invalidEmail();
   return email;
 }
 

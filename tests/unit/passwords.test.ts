@@ -118,3 +118,11 @@ describe('passwords', () => {
     });
   });
 });
+
+describe('normalizePassword and lone surrogates (issue 11)', () => {
+  it('refuses passwords that are not well-formed UTF-16 instead of merging them', () => {
+    expect(codeOf(() => normalizePassword('password\ud800', false))).toBe('invalid_request');
+    expect(codeOf(() => normalizePassword('password\udfff', true))).toBe('invalid_request');
+    expect(normalizePassword('password\ud83d\ude00', true)).toBe('password\ud83d\ude00');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sessionDeadline } from '../../lib/sessions/sessions';
+import { sanitizeDeviceName, sessionDeadline } from '../../lib/sessions/sessions';
 import { NOW_MS } from './fixtures';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -32,5 +32,17 @@ describe('sessionDeadline', () => {
 
   it('is the absolute deadline when it is shorter than one idle period', () => {
     expect(sessionDeadline(CREATED_MS, CREATED_MS + DAY_MS, REFRESH_TTL_S)).toBe(CREATED_MS + DAY_MS);
+  });
+});
+
+describe('sanitizeDeviceName (issue 11)', () => {
+  it('strips control and format characters and lone surrogates', () => {
+    expect(sanitizeDeviceName('  lap\u0000top\u200b\u202e\u001b[31m \ud800')).toBe('laptop[31m');
+  });
+
+  it('caps at 100 code points without splitting a pair', () => {
+    expect(sanitizeDeviceName('a'.repeat(150))).toBe('a'.repeat(100));
+    const emoji = '\ud83d\ude00'.repeat(150);
+    expect(sanitizeDeviceName(emoji)).toBe('\ud83d\ude00'.repeat(100));
   });
 });
