@@ -5,12 +5,11 @@
  * loopback only, so tests never leave state behind or expose a port.
  * Dev tooling only — never imported by deployed code.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { ensureExecutable } from './system-packages';
 
 export interface StartRedisServerOptions {
   /** Port to listen on; a free port is picked when omitted. */
@@ -38,12 +37,6 @@ const STOP_GRACE_MS = 2_000;
 const MAX_CAPTURED_OUTPUT = 16 * 1024;
 /** A picked free port can be grabbed by someone else before redis binds it, so retry a few times. */
 const MAX_START_ATTEMPTS = 3;
-
-/**
- * Some distributions install redis-server outside a non-root user's PATH
- * (e.g. /usr/sbin), and Homebrew's prefix differs per CPU architecture.
- */
-const FALLBACK_DIRS = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/opt/homebrew/bin'];
 
 /** Children that must not outlive this process; see registerExitCleanup(). */
 const liveChildren = new Set<ChildProcess>();
@@ -78,51 +71,11 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
 
 /** Resolves the redis-server executable, installing it via apt-get when that is possible without asking. */
 function ensureRedisServerBinary(log: (msg: string) => void): string {
-  const found = findExecutable('redis-server');
-  if (found) return found;
-
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && findExecutable('apt-get')) {
-    log('redis-server not found; installing it with apt-get (running as root)');
-    runInheritingStdio('apt-get', ['update']);
-    runInheritingStdio('apt-get', ['install', '-y', 'redis-server']);
-    const installed = findExecutable('redis-server');
-    if (installed) return installed;
-    throw new Error('apt-get install redis-server finished but redis-server is still not on PATH');
-  }
-
-  throw new Error(
-    'redis-server was not found on PATH. Install it first:\n' +
-      '  Debian/Ubuntu: sudo apt-get install -y redis-server\n' +
-      '  macOS:         brew install redis',
-  );
-}
-
-function runInheritingStdio(command: string, args: string[]): void {
-  // Inherited stdio lets the user watch (slow) package installation progress;
-  // noninteractive stops debconf from waiting on a prompt nobody will answer.
-  const result = spawnSync(command, args, {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  return ensureExecutable('redis-server', {
+    aptPackage: 'redis-server',
+    otherInstallHints: ['macOS:         brew install redis'],
+    log,
   });
-  if (result.error) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited with status ${String(result.status ?? result.signal)}`);
-  }
-}
-
-function findExecutable(name: string): string | undefined {
-  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const dir of [...pathDirs, ...FALLBACK_DIRS]) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // Not here (or not executable); keep looking.
-    }
-  }
-  return undefined;
 }
 
 /** Asks the OS for an unused port by binding port 0, then releases it for redis-server. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
  * stack: cookie transport, reload, HttpOnly, parallel refreshes, logout, and a forged refresh
  * from another origin of the same site.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Found (or installed) by tests/support/browser-setup.ts.
+const CHROMIUM = inject('chromiumPath');
 const ARTIFACTS = path.resolve(__dirname, '../artifacts');
 const api = inject('browserApiUrl');
 const examples = inject('browserExamplesUrl');
@@ -25,7 +26,6 @@ let attacker: Server;
 let attackerUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

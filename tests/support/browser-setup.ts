@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startStack } from '../../dev/stack';
+import { ensureChromium } from '../../dev/system-packages';
 import { HTTP_TEST_ENV } from './stack-setup';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     browserApiUrl: string;
     browserExamplesUrl: string;
+    chromiumPath: string;
   }
 }
 
 /** A stack of its own for the browser test, with the example client served next to it (as npm start does). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before the stack: installs Debian's chromium when missing and root, else fails with the command to run.
+  project.provide('chromiumPath', ensureChromium((msg) => console.log(`[browser-setup] ${msg}`)));
   const port = Number(process.env.TEST_BROWSER_PORT ?? 3300);
   const stack = await startStack({
     port,
