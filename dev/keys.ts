@@ -28,8 +28,8 @@ if (require.main === module) {
     process.exit(2);
   }
   void generateSigningKey(algorithm).then(({ privateJwk, publicJwk }) => {
-    console.log(`# Private JWK (kid ${String(privateJwk.kid)}): store it as a SecureString, never in the repo:`);
-    console.log(`#   aws ssm put-parameter --type SecureString --name /serverless-auth/<stage>/jwt-private-key --value '<the JSON below>'`);
+    console.log(`# Private JWK (kid ${String(privateJwk.kid)}): store it as a String parameter (CloudFormation cannot put a SecureString into a Lambda environment), never in the repo:`);
+    console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/jwt-private-key --value '<the JSON below>'`);
     console.log(JSON.stringify(privateJwk));
     console.log('\n# Public JWK: add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
     console.log(JSON.stringify(publicJwk));
