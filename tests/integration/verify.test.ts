@@ -64,6 +64,12 @@ describe('requireAccessToken middy middleware', () => {
     expect(result).toEqual({ statusCode: 200, body: tokens.user.id });
   });
 
+  it('accepts more than one space after Bearer (RFC 6750 §2.1: 1*SP), as the authorizer does', async () => {
+    const { tokens, options } = await setup();
+    const result = await handlerFor(createAccessTokenVerifier(options))({ headers: { authorization: `Bearer   ${tokens.accessToken}` } }, lambdaContext);
+    expect(result).toEqual({ statusCode: 200, body: tokens.user.id });
+  });
+
   it('answers 401 invalid_token without running the handler for a missing or bad token', async () => {
     const { tokens, options } = await setup();
     const handler = handlerFor(createAccessTokenVerifier(options));
