@@ -5,6 +5,9 @@ import { AuthError } from '../errors';
 export const PASSWORD_MIN_CHARACTERS = 8;
 export const PASSWORD_MAX_CHARACTERS = 256;
 
+/** A lone surrogate (with the u flag, a pair is one code point and does not match). */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /**
  * NFKC form of a password, so that one password typed on two keyboards (composed or
  * decomposed accents, full-width digits) is one password. Throws `invalid_request` for a
@@ -13,7 +16,7 @@ export const PASSWORD_MAX_CHARACTERS = 256;
  */
 export function normalizePassword(value: unknown, enforceLength: boolean): string {
   if (typeof value !== 'string') throw new AuthError('invalid_request', 'password must be a string.');
-  if (/[\uD800-\uDFFF]/u.test(value)) throw new AuthError('invalid_request', 'password must be well-formed Unicode.');
+  if (LONE_SURROGATE.test(value)) throw new AuthError('invalid_request', 'password must be well-formed Unicode.');
   const normalized = value.normalize('NFKC');
   const length = [...normalized].length;
   if (length > PASSWORD_MAX_CHARACTERS || (enforceLength && length < PASSWORD_MIN_CHARACTERS)) {

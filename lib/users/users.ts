@@ -6,7 +6,7 @@ import type { RequestContext } from '../log';
 import type { RedisKeys } from '../store/keys';
 import { guardStore, readHashFields, runScript } from '../store/redis';
 import { REGISTER_USER } from '../store/scripts/register-user';
-import { costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
+import { LONE_SURROGATE, costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
 
 export interface User {
   id: string;
@@ -21,8 +21,6 @@ export interface RegisteredUser extends User {
 const MAX_EMAIL_LENGTH = 254;
 const LOCAL_PART_PATTERN = /^[^\s@]+$/;
 const DOMAIN_PATTERN = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z0-9-]+$/;
-/** A lone surrogate (with the u flag, a pair is one code point and does not match). */
-export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /** Control, format (zero-width, bidi), whitespace and separator characters, and the RFC 5322 specials. */
 const FORBIDDEN_IN_EMAIL = /[\p{Cc}\p{Cf}\p{Z}\s<>()[\]\\,;:"]/u;
 
