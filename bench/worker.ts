@@ -157,7 +157,7 @@ async function main(): Promise<WorkerResult> {
     if (!principal) throw new Error('denied');
   };
   const variants: Record<string, () => Promise<void>> = {
-    roundTripOnly: rawRoundTrip(deps.config.redisUrl, deps.config.redisToken, ['HMGET', deps.keys.session(tokens.sessionId), 'uid', 'email', 'exp']),
+    roundTripOnly: rawRoundTrip(deps.config.redisUrl, deps.config.redisToken, ['HMGET', deps.keys.session(tokens.user.id, tokens.sessionId), 'uid', 'exp']),
     verifyOnly: async () => allowed(await verifyAccessToken(deps.keyRing, deps.config, tokens.accessToken, Date.now())),
     nodeHttp: async () => allowed(await authorize(nodeHttpDeps, tokens.accessToken)),
     fetch: async () => allowed(await authorize(fetchDeps, tokens.accessToken)),
@@ -192,7 +192,7 @@ async function main(): Promise<WorkerResult> {
     const costDeps = cost === String(deps.config.bcryptCost) ? deps : await createDeps({ env: { ...process.env, BCRYPT_COST: cost } });
     const email = benchEmail(`login-${cost}`);
     await register(costDeps, { email, password: BENCH_PASSWORD }, contextOf());
-    const [storedHash] = await readHashFields(deps.redis, deps.keys.userByEmail(email), ['pw']);
+    const [storedHash] = await readHashFields(deps.redis, deps.keys.emailIndex(email), ['pw']);
     const loginOnce = () => login(costDeps, { email, password: BENCH_PASSWORD }, contextOf());
     const compareOnce = async () => {
       if (!(await verifyPassword(BENCH_PASSWORD, storedHash!))) throw new Error('compare failed');

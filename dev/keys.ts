@@ -15,7 +15,7 @@ export async function generateSigningKey(algorithm: SigningAlgorithm = 'EdDSA'):
   return { privateJwk, publicJwk };
 }
 
-/** A random HS256 secret of 48 bytes (the minimum is 32). */
+/** A random secret of 48 bytes, for HS256 or REFRESH_TOKEN_SECRET (the minimum is 32). */
 export function generateHmacSecret(): string {
   return randomBytes(48).toString('base64url');
 }
@@ -33,5 +33,7 @@ if (require.main === module) {
     console.log(JSON.stringify(privateJwk));
     console.log('\n# Public JWK: add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
     console.log(JSON.stringify(publicJwk));
+    console.log('\n# REFRESH_TOKEN_SECRET (the MAC key of refresh tokens; changing it ends every session at its next refresh):');
+    console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/refresh-token-secret --value '${generateHmacSecret()}'`);
   });
 }

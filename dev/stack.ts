@@ -121,10 +121,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /**
- * Development keys when none are configured: an EdDSA/ES256 key pair or an HS256 secret,
- * kept in .dev/ (git-ignored) so tokens survive a restart. Announced, never silent.
+ * Development keys when none are configured: an EdDSA/ES256 key pair or an HS256 secret, and
+ * a refresh-token secret, kept in .dev/ (git-ignored) so tokens survive a restart. Announced, never silent.
  */
 async function developmentKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {
+  return { ...developmentRefreshSecret(env, persist, log), ...(await developmentSigningKeys(env, persist, log)) };
+}
+
+function developmentRefreshSecret(env: Record<string, string>, persist: boolean, log: (message: string) => void): Record<string, string> {
+  if (env.REFRESH_TOKEN_SECRET) return {};
+  const file = path.join(DEV_DIR, 'refresh-token-secret.txt');
+  const secret = persist && existsSync(file) ? readFileSync(file, 'utf8').trim() : generateHmacSecret();
+  if (persist) writeFileSync(file, secret, { mode: 0o600 });
+  log(`No REFRESH_TOKEN_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
+  return { REFRESH_TOKEN_SECRET: secret };
+}
+
+async function developmentSigningKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {
   const algorithm = env.JWT_ALGORITHM || 'EdDSA';
   if (algorithm === 'HS256') {
     if (env.JWT_SECRET) return {};

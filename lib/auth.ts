@@ -3,7 +3,8 @@ import { AuthError } from './errors';
 import type { RequestContext } from './log';
 import {
   createSession,
-  findLiveSession,
+  findSessionUser,
+  isSessionLive,
   listSessions,
   revokeAllSessions,
   revokeSession,
@@ -107,7 +108,7 @@ export async function refresh(deps: Deps, refreshToken: string, context: Request
       deps.logger.event('rate_limited', context, { outcome: 'denied', sessionId: result.sessionId, reason: 'refresh_per_session' });
       throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(result.retryAfterMs / 1000)) });
     case 'reused':
-      deps.logger.event('reuse_detected', context, { outcome: 'denied', sessionId: result.sessionId, reason: 'session_revoked' });
+      deps.logger.event('reuse_detected', context, { outcome: 'denied', userId: result.userId, sessionId: result.sessionId, reason: 'session_revoked' });
       throw new AuthError('token_reused');
     case 'invalid':
       deps.logger.event('refresh', context, { outcome: 'failure', sessionId: result.sessionId, reason: 'invalid_token' });
@@ -148,13 +149,13 @@ export async function logout(deps: Deps, principal: Principal, context: RequestC
   deps.logger.event('logout', context, { outcome: 'success', ...principal });
 }
 
-/** Revokes every session of the caller. One store request. */
+/** Revokes every session of the caller. Two store requests (the index, then the revocation). */
 export async function logoutAll(deps: Deps, principal: Principal, context: RequestContext): Promise<void> {
   const count = await revokeAllSessions(deps, principal.userId);
   deps.logger.event('logout_all', context, { outcome: 'success', ...principal, reason: `${count} sessions` });
 }
 
-/** The caller's live sessions, newest first. One store request. */
+/** The caller's live sessions, newest first. Two store requests (the index, then the sessions). */
 export function listMySessions(deps: Deps, principal: Principal): Promise<SessionView[]> {
   return listSessions(deps, principal.userId, principal.sessionId);
 }
@@ -170,7 +171,7 @@ export async function revokeMySession(deps: Deps, principal: Principal, sessionI
 
 /** The caller's user and session; `invalid_token` if the session ended meanwhile. */
 export async function me(deps: Deps, principal: Principal): Promise<{ user: User; session: { id: string } }> {
-  const user = await findLiveSession(deps, principal.userId, principal.sessionId);
+  const user = await findSessionUser(deps, principal.userId, principal.sessionId);
   if (!user) throw new AuthError('invalid_token');
   return { user, session: { id: principal.sessionId } };
 }
@@ -183,8 +184,8 @@ export async function me(deps: Deps, principal: Principal): Promise<{ user: User
 export async function authorize(deps: Deps, token: string): Promise<Principal | null> {
   const claims = await verifyAccessToken(deps.keyRing, deps.config, token, deps.clock.now());
   if (!claims) return null;
-  const user = await findLiveSession(deps, claims.userId, claims.sessionId);
-  return user ? { userId: claims.userId, sessionId: claims.sessionId } : null;
+  const live = await isSessionLive(deps, claims.userId, claims.sessionId);
+  return live ? { userId: claims.userId, sessionId: claims.sessionId } : null;
 }
 
 async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { deriveRefreshTokenKey } from './tokens/refresh-token';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'HS256';
 
@@ -17,6 +18,8 @@ export interface Config {
   jwtPrivateKey: Record<string, unknown> | undefined;
   /** Shared secret bytes (HS256); undefined otherwise. */
   jwtSecret: Uint8Array | undefined;
+  /** MAC key of refresh tokens, derived (HKDF) from REFRESH_TOKEN_SECRET; never stored in Redis. */
+  refreshTokenKey: Buffer;
   /** Extra public JWKs still accepted for verification (rotation). */
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
@@ -55,12 +58,13 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     redisUrl: url(env, 'UPSTASH_REDIS_REST_URL'),
     redisToken: required(env, 'UPSTASH_REDIS_REST_TOKEN'),
-    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'auth:',
+    redisKeyPrefix: keyPrefix(env, 'REDIS_KEY_PREFIX'),
     // Capped so the authorizer's fail-closed answer stays within 3 s, whatever is configured.
     redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 50, 2500),
     jwtAlgorithm,
     jwtPrivateKey: jwtAlgorithm === 'HS256' ? undefined : privateJwk(env, jwtAlgorithm),
     jwtSecret: jwtAlgorithm === 'HS256' ? secret(env, 'JWT_SECRET') : undefined,
+    refreshTokenKey: deriveRefreshTokenKey(secret(env, 'REFRESH_TOKEN_SECRET')),
     jwtVerifyKeys: verifyKeys(env, jwtAlgorithm),
     jwtIssuer: required(env, 'JWT_ISSUER'),
     jwtAudience: required(env, 'JWT_AUDIENCE'),
@@ -80,6 +84,13 @@ export function loadConfig(env: Env = process.env): Config {
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
   };
+}
+
+function keyPrefix(env: Env, name: string): string {
+  const value = env[name] ?? 'auth:';
+  // A brace would change the hash tag of every key (SPEC "Storage and scale").
+  if (/[{}\s]/.test(value)) throw new ConfigError(`${name} must not contain braces or whitespace, got "${value}".`);
+  return value;
 }
 
 function required(env: Env, name: string): string {

@@ -2,7 +2,7 @@ import { Ratelimit } from '@upstash/ratelimit';
 import type { Redis } from '@upstash/redis';
 import type { Config, RateLimit } from './config';
 import { AuthError, StoreUnavailableError } from './errors';
-import type { RedisKeys } from './store/keys';
+import { rateLimitIdentifier, type RedisKeys } from './store/keys';
 
 /** The limits enforced with @upstash/ratelimit (refresh is limited inside its rotation script). */
 export type LimitName = 'loginPerIp' | 'loginPerAccount' | 'registerPerIp';
@@ -40,7 +40,7 @@ export function createRateLimiter(redis: Redis, keys: RedisKeys, config: Config)
       if (active.length === 0) return;
       let results;
       try {
-        results = await Promise.all(active.map(({ limiter, identifier }) => limiter.limit(identifier)));
+        results = await Promise.all(active.map(({ limiter, identifier }) => limiter.limit(rateLimitIdentifier(identifier))));
       } catch (error) {
         throw new StoreUnavailableError(error);
       }

@@ -1,7 +1,7 @@
 import type { Redis } from '@upstash/redis';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { createKeys } from './store/keys';
-import { readLiveSession } from './sessions/sessions';
+import { readSessionLiveness } from './sessions/sessions';
 import { verifyAccessTokenWith, type AccessTokenClaims } from './tokens/access-token';
 
 export type { AccessTokenClaims } from './tokens/access-token';
@@ -51,7 +51,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
   return async (token) => {
     const claims = await verifyAccessTokenWith(verifyOptions, token, now());
     if (!claims || !options.session || !sessionKeys) return claims;
-    const live = await readLiveSession(options.session.redis, sessionKeys, claims.userId, claims.sessionId, now());
+    const live = await readSessionLiveness(options.session.redis, sessionKeys, claims.userId, claims.sessionId, now());
     return live ? claims : null;
   };
 }

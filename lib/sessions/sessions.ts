@@ -1,24 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
+import { AuthError, StoreUnavailableError } from '../errors';
 import type { RedisKeys } from '../store/keys';
-import { readHashFields, runScript } from '../store/redis';
+import { SESSION_FIELDS as F, USER_FIELDS } from '../store/schema';
+import { guardStore, readHashFields, runScript } from '../store/redis';
 import { CREATE_SESSION } from '../store/scripts/create-session';
 import { LIST_SESSIONS } from '../store/scripts/list-sessions';
-import { REVOKE_ALL_SESSIONS } from '../store/scripts/revoke-all-sessions';
 import { REVOKE_SESSION } from '../store/scripts/revoke-session';
+import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
-import {
-  createRefreshSecret,
-  formatRefreshToken,
-  hashRefreshSecret,
-  openSuccessor,
-  parseRefreshToken,
-  sealSuccessor,
-} from '../tokens/refresh-token';
+import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
 import type { User } from '../users/users';
 
-/** How many rotated tokens keep their sealed successor, for the grace interval's chain. */
-const GRACE_CHAIN_LENGTH = 16;
+/** How many rotation times a session keeps: tokens this many generations back can still get grace. */
+const ROTATION_HISTORY = 16;
+/**
+ * How often an operation over a variable set of sessions (login's eviction, logout-all, list)
+ * reads the index again when it changed before the script ran; then 503.
+ */
+const MAX_INDEX_ATTEMPTS = 5;
 const MAX_DEVICE_NAME = 100;
 const MAX_USER_AGENT = 512;
 
@@ -57,7 +58,8 @@ export interface IssuedSession {
 export type RotationResult =
   | { outcome: 'rotated' | 'grace'; session: IssuedSession }
   | { outcome: 'limited'; sessionId: string; retryAfterMs: number }
-  | { outcome: 'reused' | 'invalid'; sessionId?: string };
+  | { outcome: 'reused'; sessionId: string; userId: string }
+  | { outcome: 'invalid'; sessionId?: string };
 
 /**
  * A session's deadline: the earlier of its idle deadline (last refresh + refresh token
@@ -69,76 +71,93 @@ export function sessionDeadline(lastRefreshMs: number, absoluteDeadlineMs: numbe
 
 /**
  * Creates a session for a user with its first refresh token, enters it in the user's index,
- * prunes expired entries and revokes the sessions beyond MAX_SESSIONS_PER_USER: one store
- * request, one atomic step. Returns the ids of sessions evicted by the cap.
+ * prunes expired entries and revokes the sessions beyond MAX_SESSIONS_PER_USER (those closest
+ * to their deadline), atomically. One store request; one more when the cap evicts (the
+ * script must be handed the evicted sessions' keys). Returns the ids of evicted sessions.
+ * Fails with `invalid_credentials` when the user record is gone (deleted meanwhile).
  */
 export async function createSession(deps: Deps, user: User, device: Device): Promise<IssuedSession & { evicted: string[] }> {
   const { config, keys } = deps;
   const now = deps.clock.now();
   const sessionId = deps.ids.sessionId();
-  const secret = createRefreshSecret();
   const absolute = now + config.sessionMaxTtlSeconds * 1000;
   const expiresAtMs = sessionDeadline(now, absolute, config.refreshTokenTtlSeconds);
+  const fields = [
+    F.userId, user.id, F.createdAt, now, F.lastUsedAt, now, F.absoluteDeadline, absolute, F.deadline, expiresAtMs,
+    F.generation, 0, F.deviceName, sanitizeDeviceName(device.name), F.userAgent, device.userAgent.slice(0, MAX_USER_AGENT), F.ip, device.ip,
+  ];
 
-  const evicted = await runScript<string[]>(
-    deps.redis,
-    CREATE_SESSION,
-    [keys.session(sessionId), keys.userSessions(user.id)],
-    [
-      now, expiresAtMs, config.maxSessionsPerUser, keys.sessionPrefix, sessionId, keys.sessionUsedTokensPrefix,
-      'uid', user.id, 'email', user.email, 'created', now, 'used', now, 'abs', absolute, 'exp', expiresAtMs,
-      'rt', hashRefreshSecret(secret),
-      'dname', sanitizeDeviceName(device.name), 'ua', device.userAgent.slice(0, MAX_USER_AGENT), 'ip', device.ip,
-    ],
-  );
-  return { sessionId, user, refreshToken: formatRefreshToken(sessionId, secret), expiresAtMs, evicted };
+  let evict: string[] = [];
+  for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
+    const [outcome, ...rest] = await runScript<string[]>(
+      deps.redis,
+      CREATE_SESSION,
+      [keys.user(user.id), keys.userSessions(user.id), keys.session(user.id, sessionId), ...evict.map((id) => keys.session(user.id, id))],
+      [now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), ...fields],
+    );
+    if (outcome === 'no_user') throw new AuthError('invalid_credentials');
+    if (outcome === 'created') {
+      const [email, ...evicted] = rest as [string, ...string[]];
+      return {
+        sessionId,
+        user: { id: user.id, email },
+        refreshToken: formatRefreshToken(config.refreshTokenKey, { userId: user.id, sessionId, generation: 0 }),
+        expiresAtMs,
+        evicted,
+      };
+    }
+    evict = rest;
+  }
+  throw new StoreUnavailableError(new Error('the session index kept changing during login'));
 }
 
 /**
  * Exchanges a refresh token for its successor, atomically (see the rotate-refresh-token
- * script): `rotated` for the current token; `grace` for the previous one within
- * REFRESH_REUSE_INTERVAL_SECONDS of its rotation (same successor, nothing revoked); `reused`
- * for an older one, which has revoked the whole session; `invalid` for anything else
- * (malformed, unknown, expired), which changes nothing; `limited` when the session used up
+ * script): `rotated` for the current token; `grace` for an earlier one within
+ * REFRESH_REUSE_INTERVAL_SECONDS of its rotation (the current token of the same session,
+ * nothing revoked); `reused` for an older one, which has revoked the whole session; `invalid`
+ * for anything else (malformed, a MAC that does not match, unknown, expired), which changes
+ * nothing and costs no store request when the MAC fails; `limited` when the session used up
  * RATE_LIMIT_REFRESH_PER_SESSION (nothing consumed). One store request.
  */
 export async function rotateRefreshToken(deps: Deps, refreshToken: string): Promise<RotationResult> {
-  const parsed = parseRefreshToken(refreshToken);
-  if (!parsed) return { outcome: 'invalid' };
   const { config, keys } = deps;
-  const successor = createRefreshSecret();
+  const claims = parseRefreshToken(config.refreshTokenKey, refreshToken);
+  if (!claims) return { outcome: 'invalid' };
+  const { userId, sessionId } = claims;
 
-  const reply = await runScript<string[]>(deps.redis, ROTATE_REFRESH_TOKEN, [keys.session(parsed.sessionId), keys.sessionUsedTokens(parsed.sessionId)], [
-    hashRefreshSecret(parsed.secret),
-    hashRefreshSecret(successor),
-    sealSuccessor(parsed.secret, successor),
-    deps.clock.now(),
-    config.refreshReuseIntervalSeconds * 1000,
-    config.refreshTokenTtlSeconds * 1000,
-    parsed.sessionId,
-    GRACE_CHAIN_LENGTH,
-    keys.userSessionsPrefix,
-    config.rateLimits.refreshPerSession?.limit ?? 0,
-    (config.rateLimits.refreshPerSession?.windowSeconds ?? 0) * 1000,
-  ]);
+  const reply = await runScript<string[]>(
+    deps.redis,
+    ROTATE_REFRESH_TOKEN,
+    [keys.session(userId, sessionId), keys.userSessions(userId), keys.user(userId)],
+    [
+      claims.generation,
+      deps.clock.now(),
+      config.refreshReuseIntervalSeconds * 1000,
+      config.refreshTokenTtlSeconds * 1000,
+      sessionId,
+      ROTATION_HISTORY,
+      config.rateLimits.refreshPerSession?.limit ?? 0,
+      (config.rateLimits.refreshPerSession?.windowSeconds ?? 0) * 1000,
+      randomBytes(12).toString('base64url'),
+    ],
+  );
 
-  const [outcome, userId, email, expiresAt, sealed] = reply;
-  if ((outcome === 'rotated' || outcome === 'grace') && userId && email && expiresAt) {
-    // Grace: walk the chain of sealed successors from the presented token to the current one.
-    const secret =
-      outcome === 'rotated' ? successor : (sealed ?? '').split(' ').reduce((previous, next) => openSuccessor(previous, next), parsed.secret);
+  const [outcome, first, expiresAt, generation] = reply;
+  if ((outcome === 'rotated' || outcome === 'grace') && first && expiresAt && generation) {
     return {
       outcome,
       session: {
-        sessionId: parsed.sessionId,
-        user: { id: userId, email },
-        refreshToken: formatRefreshToken(parsed.sessionId, secret),
+        sessionId,
+        user: { id: userId, email: first },
+        refreshToken: formatRefreshToken(config.refreshTokenKey, { userId, sessionId, generation: Number(generation) }),
         expiresAtMs: Number(expiresAt),
       },
     };
   }
-  if (outcome === 'limited') return { outcome, sessionId: parsed.sessionId, retryAfterMs: Number(userId) };
-  return { outcome: outcome === 'reused' ? 'reused' : 'invalid', sessionId: parsed.sessionId };
+  if (outcome === 'limited') return { outcome, sessionId, retryAfterMs: Number(first) };
+  if (outcome === 'reused') return { outcome, sessionId, userId };
+  return { outcome: 'invalid', sessionId };
 }
 
 /**
@@ -149,62 +168,101 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,
-    [deps.keys.session(sessionId), deps.keys.userSessions(userId), deps.keys.sessionUsedTokens(sessionId)],
-    [sessionId, userId, deps.clock.now()],
+    [deps.keys.session(userId, sessionId), deps.keys.userSessions(userId)],
+    [sessionId, deps.clock.now()],
   );
   return revoked === 1;
 }
 
-/** Revokes every session of a user in one atomic step; returns how many. One store request. */
-export function revokeAllSessions(deps: Deps, userId: string): Promise<number> {
-  return runScript<number>(deps.redis, REVOKE_ALL_SESSIONS, [deps.keys.userSessions(userId)], [
-    deps.keys.sessionPrefix,
-    deps.keys.sessionUsedTokensPrefix,
-  ]);
-}
-
 /**
- * A user's live sessions, newest first, with no secret in them; `current` marks
- * `currentSessionId`. Prunes expired entries from the index. One store request.
+ * Runs `operation` over a snapshot of the user's session index: reads the ids (one request),
+ * then hands them with their session keys to a script that checks the index holds no id
+ * beyond them (one request). When it does, reads again, at most MAX_INDEX_ATTEMPTS times,
+ * then fails with 503.
  */
-export async function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionView[]> {
-  const flat = await runScript<string[]>(deps.redis, LIST_SESSIONS, [deps.keys.userSessions(userId)], [
-    deps.clock.now(),
-    deps.keys.sessionPrefix,
-    deps.keys.sessionUsedTokensPrefix,
-  ]);
-  const sessions: SessionView[] = [];
-  for (let i = 0; i + 6 < flat.length; i += 7) {
-    const [id, created, used, exp, name, userAgent, ip] = flat.slice(i, i + 7) as [string, string, string, string, string, string, string];
-    sessions.push({
-      id,
-      createdAt: new Date(Number(created)).toISOString(),
-      lastUsedAt: new Date(Number(used)).toISOString(),
-      expiresAt: new Date(Number(exp)).toISOString(),
-      device: { name, userAgent, ip },
-      current: id === currentSessionId,
-    });
+async function overSessionIndex<T>(
+  deps: Deps,
+  userId: string,
+  operation: (ids: string[], keys: string[]) => Promise<T | 'changed'>,
+): Promise<T> {
+  for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
+    const reply: unknown = await guardStore(() => deps.redis.zrange(deps.keys.userSessions(userId), 0, -1));
+    const ids = Array.isArray(reply) ? reply.map(String) : [];
+    const result = await operation(ids, ids.map((id) => deps.keys.session(userId, id)));
+    if (result !== 'changed') return result;
   }
-  return sessions.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  throw new StoreUnavailableError(new Error('the session index kept changing'));
 }
 
 /**
- * Reads a session for an authorization decision: the session's user if it is alive and
- * belongs to `userId`, else `null`. One read-only store request (HMGET), no writes: the
- * authorizer's whole Redis cost.
+ * Revokes every session of a user; returns how many. Two store requests, two more per round
+ * of logins that came in between (each round revokes what it saw).
  */
-export function findLiveSession(deps: Deps, userId: string, sessionId: string): Promise<User | null> {
-  return readLiveSession(deps.redis, deps.keys, userId, sessionId, deps.clock.now());
+export async function revokeAllSessions(deps: Deps, userId: string): Promise<number> {
+  let total = 0;
+  return overSessionIndex(deps, userId, async (ids, sessionKeys) => {
+    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...sessionKeys], [
+      ids.join(' '),
+    ]);
+    total += Number(count);
+    return outcome === 'revoked' ? total : 'changed';
+  });
 }
 
 /**
- * {@link findLiveSession} on a bare client, for verifiers outside this service's deps
+ * A user's live sessions, newest first, with nothing secret in them; `current` marks
+ * `currentSessionId`. Prunes expired entries from the index. Two store requests.
+ */
+export function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionView[]> {
+  return overSessionIndex(deps, userId, async (ids, sessionKeys) => {
+    const [outcome, ...flat] = await runScript<string[]>(deps.redis, LIST_SESSIONS, [deps.keys.userSessions(userId), ...sessionKeys], [
+      deps.clock.now(),
+      ids.join(' '),
+    ]);
+    if (outcome !== 'listed') return 'changed';
+    const sessions: SessionView[] = [];
+    for (let i = 0; i + 6 < flat.length; i += 7) {
+      const [id, created, used, exp, name, userAgent, ip] = flat.slice(i, i + 7) as [string, string, string, string, string, string, string];
+      sessions.push({
+        id,
+        createdAt: new Date(Number(created)).toISOString(),
+        lastUsedAt: new Date(Number(used)).toISOString(),
+        expiresAt: new Date(Number(exp)).toISOString(),
+        device: { name, userAgent, ip },
+        current: id === currentSessionId,
+      });
+    }
+    return sessions.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  });
+}
+
+/**
+ * Whether a session is alive and belongs to `userId`, for an authorization decision. One
+ * read-only store request (HMGET), no writes: the authorizer's whole Redis cost.
+ */
+export function isSessionLive(deps: Deps, userId: string, sessionId: string): Promise<boolean> {
+  return readSessionLiveness(deps.redis, deps.keys, userId, sessionId, deps.clock.now());
+}
+
+/**
+ * {@link isSessionLive} on a bare client, for verifiers outside this service's deps
  * (lib/verify.ts). One read-only request.
  */
-export async function readLiveSession(redis: Redis, keys: RedisKeys, userId: string, sessionId: string, nowMs: number): Promise<User | null> {
-  const [uid, email, exp] = await readHashFields(redis, keys.session(sessionId), ['uid', 'email', 'exp']);
-  // `exp` is checked here too, not only by the key's TTL, so a decision never depends on
-  // when Redis gets round to expiring a key.
-  if (uid !== userId || !email || !(Number(exp) > nowMs)) return null;
-  return { id: userId, email };
+export async function readSessionLiveness(redis: Redis, keys: RedisKeys, userId: string, sessionId: string, nowMs: number): Promise<boolean> {
+  const [uid, deadline] = await readHashFields(redis, keys.session(userId, sessionId), [F.userId, F.deadline]);
+  // The deadline is checked here too, not only by the key's TTL, so a decision never depends
+  // on when Redis gets round to expiring a key.
+  return uid === userId && Number(deadline) > nowMs;
+}
+
+/**
+ * The session's user when the session is alive, else `null` (GET /auth/me). One store
+ * request: the session's liveness and the user's email, pipelined.
+ */
+export async function findSessionUser(deps: Deps, userId: string, sessionId: string): Promise<User | null> {
+  const [live, [email]] = await Promise.all([
+    readSessionLiveness(deps.pipelinedRedis, deps.keys, userId, sessionId, deps.clock.now()),
+    readHashFields(deps.pipelinedRedis, deps.keys.user(userId), [USER_FIELDS.email]),
+  ]);
+  return live && email ? { id: userId, email } : null;
 }

@@ -1,51 +1,55 @@
 /**
  * Every Redis key of the service, built in one place from server-made ids (and the
- * normalized email, which registration validated). No key template appears elsewhere.
+ * normalized email, which registration validated). No key template appears elsewhere, and no
+ * Lua script builds a key: each receives all of its keys in `KEYS` (tests/unit/scripts.test.ts).
  *
- * All keys start with the configured prefix (`REDIS_KEY_PREFIX`, default `auth:`), so several
- * stages or test runs can share one database without seeing each other's data.
+ * Layout (SPEC "Storage and scale"): every key holding one user's data carries the user's id
+ * as a Redis hash tag, `{<userId>}`, so everything one operation touches lives in one Redis
+ * Cluster slot. The email → id index is the one key not tagged by user (login reads it, then
+ * works in the user's slot); rate-limit keys are tagged by their own identifier.
+ *
+ * All keys start with the configured prefix (`REDIS_KEY_PREFIX`, default `auth:`) and the
+ * layout version (`v2:`), so several stages or test runs can share one database, and a later
+ * layout can coexist with this one. (v1, the layout before hash tags, was never deployed and
+ * has no migration.)
  */
+export const KEY_LAYOUT_VERSION = 'v2';
+
 export interface RedisKeys {
-  /** Hash `{id, email, pw, created}`: the user record, found by normalized email at login. No TTL. */
-  userByEmail(email: string): string;
+  /** Hash `{id, pw}`: normalized email → user id and password hash (login's lookup). No TTL. Untagged. */
+  emailIndex(email: string): string;
+  /** Hash `{id, email, created}`: the user record, found by id. No TTL. */
+  user(userId: string): string;
   /**
-   * Hash of one session: `uid, email, created, used, abs, exp, rt, prev, next, rotated, hist,
-   * dname, ua, ip`. `exp` (ms) = min(last refresh + refresh TTL, `abs`); the key itself
-   * expires at `exp`, so Redis drops it even if nothing else touches it.
+   * Hash of one session (fields: lib/sessions/session-fields.ts). The key expires at the
+   * session's deadline, so Redis drops it even if nothing else touches it.
    */
-  session(sessionId: string): string;
-  /**
-   * The prefix `session(id)` is built from, handed to Lua scripts that must reach sessions by
-   * id (pruning, eviction, logout-all). Must stay equal to `session('')`.
-   */
-  sessionPrefix: string;
-  /**
-   * Set of the hashes (128-bit prefixes) of every refresh token the session has rotated, so a
-   * stolen token is recognized as reused however many rotations later. Expires with the session.
-   */
-  sessionUsedTokens(sessionId: string): string;
-  /** The prefix `sessionUsedTokens(id)` is built from, for scripts that delete sessions by id. */
-  sessionUsedTokensPrefix: string;
-  /** Sorted set of a user's session ids, scored by the session's `exp` (ms). TTL = latest `exp`. */
+  session(userId: string, sessionId: string): string;
+  /** Sorted set of a user's session ids, scored by the session's deadline (ms). TTL = latest deadline. */
   userSessions(userId: string): string;
-  /** The prefix `userSessions(id)` is built from, for scripts that learn the user id in Redis. */
-  userSessionsPrefix: string;
-  /** Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`. */
+  /**
+   * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
+   * identifier goes in as {@link rateLimitIdentifier}.
+   */
   rateLimit(name: string): string;
 }
 
+/**
+ * A rate-limit identifier as a hash tag: @upstash/ratelimit's sliding window touches two keys
+ * (`<prefix>:<identifier>:<window>` for this window and the last), which must share a slot.
+ */
+export function rateLimitIdentifier(identifier: string): string {
+  return `{${identifier}}`;
+}
+
 export function createKeys(prefix: string): RedisKeys {
-  const sessionPrefix = `${prefix}session:`;
-  const userSessionsPrefix = `${prefix}user-sessions:`;
-  const sessionUsedTokensPrefix = `${prefix}session-used:`;
+  const base = `${prefix}${KEY_LAYOUT_VERSION}:`;
+  const tagged = (userId: string) => `${base}{${userId}}:`;
   return {
-    userByEmail: (email) => `${prefix}user:${email}`,
-    session: (sessionId) => `${sessionPrefix}${sessionId}`,
-    sessionPrefix,
-    sessionUsedTokens: (sessionId) => `${sessionUsedTokensPrefix}${sessionId}`,
-    sessionUsedTokensPrefix,
-    userSessions: (userId) => `${userSessionsPrefix}${userId}`,
-    userSessionsPrefix,
-    rateLimit: (name) => `${prefix}rl:${name}`,
+    emailIndex: (email) => `${base}email:${email}`,
+    user: (userId) => `${tagged(userId)}user`,
+    session: (userId, sessionId) => `${tagged(userId)}session:${sessionId}`,
+    userSessions: (userId) => `${tagged(userId)}sessions`,
+    rateLimit: (name) => `${base}rl:${name}`,
   };
 }

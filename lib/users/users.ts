@@ -5,7 +5,9 @@ import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import type { RedisKeys } from '../store/keys';
 import { guardStore, readHashFields, runScript } from '../store/redis';
-import { REGISTER_USER } from '../store/scripts/register-user';
+import { EMAIL_INDEX_FIELDS, USER_FIELDS } from '../store/schema';
+import { CLAIM_EMAIL } from '../store/scripts/claim-email';
+import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { LONE_SURROGATE, costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
 
 export interface User {
@@ -53,9 +55,14 @@ export function normalizeEmail(value: unknown): string {
 }
 
 /**
- * Creates a user with a server-made id. Atomic: of concurrent registrations of one email,
- * exactly one succeeds; the others fail with `email_taken`. Fails with `invalid_request`
- * (bad email or password) before any hashing or store access.
+ * Creates a user with a server-made id. Atomic where it matters: of concurrent registrations
+ * of one email, exactly one succeeds; the others fail with `email_taken`. Fails with
+ * `invalid_request` (bad email or password) before any hashing or store access.
+ *
+ * Two store requests, in this order: the user record (in the user's slot), then the claim of
+ * the email index (the one untagged key). The index therefore never points to a missing
+ * record; a registration that loses the race deletes its own record (a third request), and one
+ * that fails in between leaves a record that no email leads to (harmless, never reachable).
  */
 export async function registerUser(
   deps: Deps,
@@ -66,11 +73,14 @@ export async function registerUser(
   const password = normalizePassword(input.password, true);
   const passwordHash = await hashPassword(password, deps.config.bcryptCost);
   const user = { id: deps.ids.userId(), email, createdAt: new Date(deps.clock.now()).toISOString() };
+  const record = deps.keys.user(user.id);
 
-  const created = await runScript<number>(deps.redis, REGISTER_USER, [deps.keys.userByEmail(email)], [
-    'id', user.id, 'email', email, 'pw', passwordHash, 'created', user.createdAt,
-  ]);
-  if (created !== 1) {
+  await guardStore(() =>
+    deps.redis.hset(record, { [USER_FIELDS.userId]: user.id, [USER_FIELDS.email]: email, [USER_FIELDS.createdAt]: user.createdAt }),
+  );
+  const claimed = await runScript<number>(deps.redis, CLAIM_EMAIL, [deps.keys.emailIndex(email)], [user.id, passwordHash]);
+  if (claimed !== 1) {
+    await guardStore(() => deps.redis.del(record)).catch((error: unknown) => deps.logger.error('orphan_user_cleanup_failed', error));
     deps.logger.event('register', context, { outcome: 'failure', reason: 'email_taken' });
     throw new AuthError('email_taken');
   }
@@ -86,13 +96,13 @@ export interface Credentials {
 }
 
 /**
- * The stored credentials for a normalized email, or `null`. One store request (HMGET), on
+ * The stored credentials for a normalized email (from the email index), or `null`. One store request (HMGET), on
  * the client given: login passes its same-tick pipelined client, so this lookup and the rate
  * limits travel in one HTTP request.
  */
 export async function findCredentials(redis: Redis, keys: RedisKeys, email: string): Promise<Credentials | null> {
-  const [id, storedEmail, passwordHash] = await readHashFields(redis, keys.userByEmail(email), ['id', 'email', 'pw']);
-  return id && storedEmail && passwordHash ? { id, email: storedEmail, passwordHash } : null;
+  const [id, passwordHash] = await readHashFields(redis, keys.emailIndex(email), [EMAIL_INDEX_FIELDS.userId, EMAIL_INDEX_FIELDS.passwordHash]);
+  return id && passwordHash ? { id, email, passwordHash } : null;
 }
 
 const dummyHashes = new Map<number, string>();
@@ -122,8 +132,14 @@ export async function upgradePasswordHash(deps: Deps, credentials: Credentials, 
   if (costOf(credentials.passwordHash) === deps.config.bcryptCost) return;
   try {
     const passwordHash = await hashPassword(password, deps.config.bcryptCost);
-    await guardStore(() => deps.redis.hset(deps.keys.userByEmail(credentials.email), { pw: passwordHash }));
+    await runScript(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(credentials.email)], [credentials.id, passwordHash]);
   } catch (error) {
     deps.logger.error('password_rehash_failed', error);
   }
+}
+
+/** A user by id (the record in the user's slot), or `null`. One store request. */
+export async function findUserById(deps: Deps, userId: string): Promise<RegisteredUser | null> {
+  const [id, email, createdAt] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.userId, USER_FIELDS.email, USER_FIELDS.createdAt]);
+  return id === userId && email && createdAt ? { id, email, createdAt } : null;
 }

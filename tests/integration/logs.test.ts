@@ -11,7 +11,7 @@ import { listMySessions, login, logout, logoutAll, refresh, register, revokeMySe
 import type { Deps } from '../../lib/deps';
 import { StoreUnavailableError } from '../../lib/errors';
 import { createAuthLogger, type AuthEventName, type AuthLogger, type RequestContext } from '../../lib/log';
-import { hashRefreshSecret } from '../../lib/tokens/refresh-token';
+import { formatRefreshToken } from '../../lib/tokens/refresh-token';
 import { createTestClock, createTestDeps } from '../support/deps';
 import { flatToRecord, outcomeOf, PASSWORD, uniqueEmail } from './helpers';
 
@@ -71,8 +71,8 @@ function context(events: AuthEventName[]): RequestContext {
 }
 
 function remember(tokens: TokenResponse): TokenResponse {
-  const secret = tokens.refreshToken.split('.')[1]!;
-  for (const value of [tokens.accessToken, tokens.refreshToken, secret, hashRefreshSecret(secret)]) secrets.add(value);
+  const mac = tokens.refreshToken.split('.')[3]!;
+  for (const value of [tokens.accessToken, tokens.refreshToken, mac]) secrets.add(value);
   return tokens;
 }
 
@@ -113,7 +113,7 @@ describe('auth event logs', () => {
 
     // register, and a second one of the same email
     const user = await register(deps, { email, password: PASSWORD }, context(['register']));
-    await rememberStored(deps, deps.keys.userByEmail(email), ['pw']);
+    await rememberStored(deps, deps.keys.emailIndex(email), ['pw']);
     await expectCode(register(deps, { email, password: PASSWORD }, context(['register'])), 'email_taken');
 
     // login ok, wrong password, unknown email
@@ -124,10 +124,9 @@ describe('auth event logs', () => {
     // refresh, a grace-interval repeat, a forged token, then reuse after the interval
     const rotated = remember(await refresh(deps, phone.refreshToken, context(['refresh'])));
     remember(await refresh(deps, phone.refreshToken, context(['refresh'])));
-    await rememberStored(deps, deps.keys.session(phone.sessionId), ['rt', 'prev', 'next', 'hist']);
-    const forgedSecret = randomBytes(32).toString('base64url');
-    secrets.add(forgedSecret).add(hashRefreshSecret(forgedSecret));
-    await expectCode(refresh(deps, `${phone.sessionId}.${forgedSecret}`, context(['refresh'])), 'invalid_token');
+    const forgedMac = randomBytes(32).toString('base64url');
+    secrets.add(forgedMac);
+    await expectCode(refresh(deps, `${user.id}.${phone.sessionId}.0.${forgedMac}`, context(['refresh'])), 'invalid_token');
     clock.advance(11_000);
     await expectCode(refresh(deps, phone.refreshToken, context(['reuse_detected'])), 'token_reused');
     await expectCode(refresh(deps, rotated.refreshToken, context(['refresh'])), 'invalid_token');
@@ -151,26 +150,25 @@ describe('auth event logs', () => {
 
     // rate limited: login per account, refresh per session
     await register(strict, { email, password: PASSWORD }, context(['register']));
-    await rememberStored(strict, strict.keys.userByEmail(email), ['pw']);
+    await rememberStored(strict, strict.keys.emailIndex(email), ['pw']);
     const limited = remember(await login(strict, { email, password: PASSWORD }, context(['login_ok'])));
     await expectCode(login(strict, { email, password: PASSWORD }, context(['rate_limited'])), 'rate_limited');
     const once = remember(await refresh(strict, limited.refreshToken, context(['refresh'])));
     await expectCode(refresh(strict, once.refreshToken, context(['rate_limited'])), 'rate_limited');
-    await rememberStored(strict, strict.keys.session(limited.sessionId), ['rt', 'prev', 'next', 'hist']);
 
-    // a store fault (a Redis error reply inside the rotation script, whose arguments are token
-    // hashes), logged as functions/http.ts does
+    // a store fault (a Redis error reply inside the rotation script), logged as
+    // functions/http.ts does
     const brokenId = randomBytes(16).toString('base64url');
-    await deps.redis.set(deps.keys.session(brokenId), 'not a hash');
-    const brokenSecret = randomBytes(32).toString('base64url');
-    secrets.add(brokenSecret).add(hashRefreshSecret(brokenSecret));
+    await deps.redis.set(deps.keys.session(user.id, brokenId), 'not a hash');
+    const brokenToken = formatRefreshToken(deps.config.refreshTokenKey, { userId: user.id, sessionId: brokenId, generation: 0 });
+    secrets.add(brokenToken).add(brokenToken.split('.')[3]!);
     const faultContext = context(['store_fault']);
-    const fault = await expectCode(refresh(deps, `${brokenId}.${brokenSecret}`, faultContext), 'service_unavailable');
+    const fault = await expectCode(refresh(deps, brokenToken, faultContext), 'service_unavailable');
     expect(fault).toBeInstanceOf(StoreUnavailableError);
     logger.error('store_fault', fault, { requestId: faultContext.requestId });
     // @upstash/redis's own HttpClient quotes the failed command in its message; the logger
     // must cut that off whichever transport produced the error.
-    const quoted = new errors.UpstashError(`WRONGTYPE Operation, command was: ${JSON.stringify([['evalsha', 'x', '1', brokenId, hashRefreshSecret(brokenSecret)]])}`);
+    const quoted = new errors.UpstashError(`WRONGTYPE Operation, command was: ${JSON.stringify([['evalsha', 'x', '1', brokenId, brokenToken]])}`);
     logger.error('store_fault', new StoreUnavailableError(quoted), { requestId: faultContext.requestId });
     logger.event('store_fault', faultContext, { outcome: 'failure' });
 

@@ -100,7 +100,7 @@ describe('register per IP', () => {
     const refused = uniqueEmail();
     const limited = await expectAuthError(register(deps, { email: refused, password: PASSWORD }, testContext(ip)), 'rate_limited');
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    expect(await deps.redis.exists(deps.keys.userByEmail(refused))).toBe(0);
+    expect(await deps.redis.exists(deps.keys.emailIndex(refused))).toBe(0);
 
     const user = await register(deps, { email: refused, password: PASSWORD }, testContext(uniqueIp()));
     expect(user.email).toBe(refused);
@@ -201,7 +201,7 @@ describe('a limiter whose Redis is down', () => {
     expect(loginError.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     const fresh = uniqueEmail();
     await expectAuthError(register(deps, { email: fresh, password: PASSWORD }, testContext()), 'service_unavailable');
-    expect(await live.redis.exists(live.keys.userByEmail(fresh))).toBe(0);
+    expect(await live.redis.exists(live.keys.emailIndex(fresh))).toBe(0);
     // The same login with a working limiter succeeds: it was the limiter's fault that refused it.
     const tokens = await login(live, { email, password: PASSWORD }, testContext());
     expect(await authorize(live, tokens.accessToken)).not.toBeNull();

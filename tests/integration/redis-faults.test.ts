@@ -21,8 +21,7 @@ import {
 } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { AuthError, StoreUnavailableError } from '../../lib/errors';
-import { hashRefreshSecret } from '../../lib/tokens/refresh-token';
-import { createTestClock, createTestDeps, testContext } from '../support/deps';
+import { createTestClock, createTestDeps, TEST_REFRESH_TOKEN_SECRET, testContext } from '../support/deps';
 import {
   captureLogger,
   expectAuthError,
@@ -138,7 +137,7 @@ describe('a refresh that fails on a fault', () => {
     // Grace 0: had the failed refresh consumed the token, presenting it again would be token_reused.
     const deps = await depsOn({ ...store.env, REFRESH_REUSE_INTERVAL_SECONDS: '0' });
     const { tokens } = await registerAndLogin(deps);
-    const before = flatToRecord(await deps.redis.hgetall(deps.keys.session(tokens.sessionId)));
+    const before = flatToRecord(await deps.redis.hgetall(deps.keys.session(tokens.user.id, tokens.sessionId)));
 
     // The gateway goes away; redis-server (and the session) stays.
     await store.closeGateway();
@@ -146,7 +145,7 @@ describe('a refresh that fails on a fault', () => {
     await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'service_unavailable');
     await store.restartGateway();
 
-    expect(flatToRecord(await deps.redis.hgetall(deps.keys.session(tokens.sessionId)))).toEqual(before);
+    expect(flatToRecord(await deps.redis.hgetall(deps.keys.session(tokens.user.id, tokens.sessionId)))).toEqual(before);
     const next = await refresh(deps, tokens.refreshToken, testContext());
     expect(next.sessionId).toBe(tokens.sessionId);
     expect(await authorize(deps, next.accessToken)).not.toBeNull();
@@ -166,14 +165,14 @@ describe('a refresh that fails on a fault', () => {
     proxy.mode = 'lose-replies';
     await expectAuthError(refresh(viaProxy, tokens.refreshToken, testContext()), 'service_unavailable');
     expect(proxy.forwarded).toBeGreaterThanOrEqual(1);
-    // Redis did rotate: the presented token is now the previous one.
-    const stored = flatToRecord(await direct.redis.hgetall(direct.keys.session(tokens.sessionId)));
-    expect(stored.prev).toBe(hashRefreshSecret(tokens.refreshToken.split('.')[1]!));
+    // Redis did rotate: the session is at the next generation.
+    const stored = flatToRecord(await direct.redis.hgetall(direct.keys.session(tokens.user.id, tokens.sessionId)));
+    expect(stored.gen).toBe('1');
 
     proxy.mode = 'pass';
     const retried = await refresh(viaProxy, tokens.refreshToken, testContext());
     expect(retried.sessionId).toBe(tokens.sessionId);
-    expect(hashRefreshSecret(retried.refreshToken.split('.')[1]!)).toBe(stored.rt);
+    expect(retried.refreshToken.split('.')[2]).toBe(stored.gen);
     expect(await authorize(direct, retried.accessToken)).not.toBeNull();
     expect((await refresh(direct, retried.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
   });
@@ -197,7 +196,7 @@ describe('a refresh that fails on a fault', () => {
     // the session intact. Not acceptable: the client's own retry read as reuse, logging the
     // user out because of a dropped connection.
     expect(['ok', 'service_unavailable']).toContain(outcome.code);
-    expect(await direct.redis.exists(direct.keys.session(tokens.sessionId))).toBe(1);
+    expect(await direct.redis.exists(direct.keys.session(tokens.user.id, tokens.sessionId))).toBe(1);
   });
 });
 
@@ -252,6 +251,7 @@ describe('the authorizer handler', () => {
       ...store.env,
       REDIS_KEY_PREFIX: deps.config.redisKeyPrefix,
       JWT_PRIVATE_KEY: JSON.stringify(deps.config.jwtPrivateKey),
+      REFRESH_TOKEN_SECRET: TEST_REFRESH_TOKEN_SECRET,
       JWT_ISSUER: deps.config.jwtIssuer,
       JWT_AUDIENCE: deps.config.jwtAudience,
       POWERTOOLS_LOG_LEVEL: 'SILENT',

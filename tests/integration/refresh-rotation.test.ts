@@ -19,8 +19,8 @@ async function setup(env: Record<string, string> = {}) {
 }
 
 /** The session hash as stored, for "changes nothing" comparisons. */
-async function sessionRecord(deps: Deps, sessionId: string): Promise<Record<string, string>> {
-  return flatToRecord(await deps.redis.hgetall(deps.keys.session(sessionId)));
+async function sessionRecord(deps: Deps, tokens: TokenResponse): Promise<Record<string, string>> {
+  return flatToRecord(await deps.redis.hgetall(deps.keys.session(tokens.user.id, tokens.sessionId)));
 }
 
 async function expectSessionRevoked(deps: Deps, tokens: TokenResponse, refreshTokens: string[]): Promise<void> {
@@ -29,7 +29,7 @@ async function expectSessionRevoked(deps: Deps, tokens: TokenResponse, refreshTo
     const outcome = await outcomeOf(refresh(deps, token, testContext()));
     expect(['token_reused', 'invalid_token']).toContain(outcome.code);
   }
-  expect(await deps.redis.exists(deps.keys.session(tokens.sessionId))).toBe(0);
+  expect(await deps.redis.exists(deps.keys.session(tokens.user.id, tokens.sessionId))).toBe(0);
   expect(await deps.redis.zscore(deps.keys.userSessions(tokens.user.id), tokens.sessionId)).toBeNull();
 }
 
@@ -192,18 +192,26 @@ describe('reuse detection', () => {
 });
 
 describe('tokens that are not this session’s', () => {
-  it('garbage, a guessed secret for a real session id, or an access token: invalid_token, and nothing changes', async () => {
-    const { deps, tokens, logger } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
-    const before = await sessionRecord(deps, tokens.sessionId);
-    const ttlBefore = await deps.redis.pttl(deps.keys.session(tokens.sessionId));
+  it('garbage, a forged MAC for a real session, or an access token: invalid_token, and nothing changes', async () => {
+    const setupResult = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '0' });
+    const { deps, logger } = setupResult;
+    let { tokens } = setupResult;
+    // One rotation first, so that generation 0 is an earlier token of the session.
+    tokens = await refresh(deps, tokens.refreshToken, testContext());
+    const before = await sessionRecord(deps, tokens);
+    const ttlBefore = await deps.redis.pttl(deps.keys.session(tokens.user.id, tokens.sessionId));
 
+    const mac = () => randomBytes(32).toString('base64url');
     const forged = [
       '',
       'garbage',
-      `${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
-      // The real session id with a secret of the right shape that this session never issued.
-      `${tokens.sessionId}.${randomBytes(32).toString('base64url')}`,
-      `${tokens.sessionId}.`,
+      `${randomBytes(16).toString('base64url')}.${randomBytes(16).toString('base64url')}.0.${mac()}`,
+      // The real user and session with a MAC of the right shape that this service never made:
+      // an older generation (which would be reuse, were it genuine), the current one, the next.
+      `${tokens.user.id}.${tokens.sessionId}.0.${mac()}`,
+      `${tokens.user.id}.${tokens.sessionId}.1.${mac()}`,
+      `${tokens.user.id}.${tokens.sessionId}.2.${mac()}`,
+      `${tokens.user.id}.${tokens.sessionId}.`,
       `${tokens.refreshToken}x`,
       tokens.refreshToken.toUpperCase(),
       tokens.accessToken,
@@ -213,8 +221,8 @@ describe('tokens that are not this session’s', () => {
     }
 
     expect(logger.named('reuse_detected')).toHaveLength(0);
-    expect(await sessionRecord(deps, tokens.sessionId)).toEqual(before);
-    expect(await deps.redis.pttl(deps.keys.session(tokens.sessionId))).toBeLessThanOrEqual(ttlBefore);
+    expect(await sessionRecord(deps, tokens)).toEqual(before);
+    expect(await deps.redis.pttl(deps.keys.session(tokens.user.id, tokens.sessionId))).toBeLessThanOrEqual(ttlBefore);
     // The session still works: its access token authorizes and its refresh token rotates.
     expect(await authorize(deps, tokens.accessToken)).not.toBeNull();
     const next = await refresh(deps, tokens.refreshToken, testContext());
@@ -229,8 +237,10 @@ describe('tokens that are not this session’s', () => {
   it('a refresh token of another session cannot be spliced onto this session id', async () => {
     const { deps, tokens } = await setup();
     const other = await registerAndLogin(deps);
-    const otherSecret = other.tokens.refreshToken.split('.')[1]!;
-    await expectAuthError(refresh(deps, `${tokens.sessionId}.${otherSecret}`, testContext()), 'invalid_token');
+    const [otherUser, otherSession, generation, otherMac] = other.tokens.refreshToken.split('.') as [string, string, string, string];
+    await expectAuthError(refresh(deps, `${tokens.user.id}.${tokens.sessionId}.${generation}.${otherMac}`, testContext()), 'invalid_token');
+    await expectAuthError(refresh(deps, `${otherUser}.${tokens.sessionId}.${generation}.${otherMac}`, testContext()), 'invalid_token');
+    await expectAuthError(refresh(deps, `${tokens.user.id}.${otherSession}.${generation}.${otherMac}`, testContext()), 'invalid_token');
     // Both sessions still rotate.
     expect((await refresh(deps, tokens.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
     expect((await refresh(deps, other.tokens.refreshToken, testContext())).sessionId).toBe(other.tokens.sessionId);

@@ -1,8 +1,9 @@
 /**
  * Exact Redis cost of each operation, counted by a private gateway (`/__stats`), not timed.
  * Every script is warmed first, so a count is the steady state: EVALSHA, never NOSCRIPT + EVAL.
- * The contract fixes the authorizer's cost (one request, no write); the others are the
- * current design, pinned so a regression in round trips is seen.
+ * SPEC "Storage and scale" fixes the budgets: authorizer 1 request and 0 writes; refresh 1;
+ * login at most 2; logout 1; logout-all, session list and revoke-one at most 2. The exact
+ * counts of today's design are pinned, so a regression in round trips is seen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -82,7 +83,14 @@ describe('Redis requests per operation (warm)', () => {
     expect(httpRequests(seen)).toBe(0);
   });
 
-  it('logout, logout-all, list, revoke one, me: 1 request each', async () => {
+  it('refresh with a forged MAC for a real session: 0 requests', async () => {
+    const { tokens } = await registerAndLogin(deps);
+    const forged = `${tokens.refreshToken.slice(0, -43)}${'A'.repeat(42)}Q`;
+    const seen = await stats.around(() => expectAuthError(refresh(deps, forged, testContext()), 'invalid_token'));
+    expect(httpRequests(seen)).toBe(0);
+  });
+
+  it('logout and revoke one: 1 request; logout-all and list: 2 (the index, then one script over its keys); me: 1', async () => {
     const { email, tokens } = await registerAndLogin(deps);
     const other = await login(deps, { email, password: PASSWORD }, testContext());
     const principal = { userId: tokens.user.id, sessionId: tokens.sessionId };
@@ -94,22 +102,26 @@ describe('Redis requests per operation (warm)', () => {
       logout: await stats.around(() => logout(deps, principal, testContext())),
       logoutAll: await stats.around(() => logoutAll(deps, principal, testContext())),
     };
-    for (const [name, seen] of Object.entries(counts)) {
-      expect(seen.requests, name).toEqual({ '/': 1 });
-      expect(seen.total, name).toBe(1);
-    }
-    expect(counts.me.commands).toEqual({ HMGET: 1 });
-    for (const name of ['listMySessions', 'revokeMySession', 'logout', 'logoutAll'] as const) {
+    for (const name of ['revokeMySession', 'logout'] as const) {
+      expect(counts[name].requests, name).toEqual({ '/': 1 });
       expect(counts[name].commands, name).toEqual({ EVALSHA: 1 });
     }
+    for (const name of ['listMySessions', 'logoutAll'] as const) {
+      expect(counts[name].requests, name).toEqual({ '/': 2 });
+      expect(counts[name].commands, name).toEqual({ ZRANGE: 1, EVALSHA: 1 });
+    }
+    // The session's liveness and the user's email, pipelined.
+    expect(counts.me.requests).toEqual({ '/pipeline': 1 });
+    expect(counts.me.commands).toEqual({ HMGET: 2 });
   });
 
-  it('register: 2 requests', async () => {
+  it('register: 3 requests', async () => {
     const seen = await stats.around(() => register(deps, { email: uniqueEmail(), password: PASSWORD }, testContext()));
     // 1: @upstash/ratelimit sliding window for RATE_LIMIT_REGISTER_PER_IP (one script).
-    // 2: the register-user script (exists check + HSET, atomically).
-    expect(seen.requests).toEqual({ '/': 2 });
-    expect(seen.commands).toEqual({ EVALSHA: 2 });
+    // 2: HSET of the user record (in the user's slot).
+    // 3: the claim-email script on the email index (check + write, atomically).
+    expect(seen.requests).toEqual({ '/': 3 });
+    expect(seen.commands).toEqual({ EVALSHA: 2, HSET: 1 });
   });
 
   it('login: 2 requests when it succeeds, 1 when the credentials are wrong', async () => {
@@ -118,8 +130,8 @@ describe('Redis requests per operation (warm)', () => {
 
     const ok = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
     // 1: one /pipeline request with the two @upstash/ratelimit checks (per IP, per account; one
-    //    script each) and the HMGET of the user record (id, email, password hash).
-    // 2: the create-session script (session hash, index entry, pruning and the cap in one step).
+    //    script each) and the HMGET of the email index (user id, password hash).
+    // 2: the create-session script in the user's slot (session hash, index entry, pruning).
     expect(ok.requests).toEqual({ '/pipeline': 1, '/': 1 });
     expect(ok.commands).toEqual({ EVALSHA: 3, HMGET: 1 });
 
@@ -133,7 +145,19 @@ describe('Redis requests per operation (warm)', () => {
     expect(unknown.commands).toEqual(failed.commands);
   });
 
-  it('only login pipelines: the other flows send one command per request', async () => {
+  it('login at MAX_SESSIONS_PER_USER: one more request, which hands the script the keys of the sessions it may evict', async () => {
+    const capped = await createTestDeps({ ...store.env, REDIS_KEY_PREFIX: deps.config.redisKeyPrefix, MAX_SESSIONS_PER_USER: '2' }, { clock: createTestClock(), logger: captureLogger() });
+    const email = uniqueEmail();
+    await register(capped, { email, password: PASSWORD }, testContext('198.51.100.77'));
+    await login(capped, { email, password: PASSWORD }, testContext('198.51.100.77'));
+    const second = await stats.around(() => login(capped, { email, password: PASSWORD }, testContext('198.51.100.77')));
+    expect(second.requests).toEqual({ '/pipeline': 1, '/': 1 });
+    const third = await stats.around(() => login(capped, { email, password: PASSWORD }, testContext('198.51.100.77')));
+    expect(third.requests).toEqual({ '/pipeline': 1, '/': 2 });
+    expect(third.commands).toEqual({ EVALSHA: 4, HMGET: 1 });
+  });
+
+  it('only login and me pipeline: the other flows send one command per request', async () => {
     const { tokens } = await registerAndLogin(deps);
     const seen = await stats.around(async () => {
       await register(deps, { email: uniqueEmail(), password: PASSWORD }, testContext());

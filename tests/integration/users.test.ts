@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { login, register } from '../../lib/auth';
-import type { Deps } from '../../lib/deps';
+import { findUserById } from '../../lib/users/users';
+import { randomIds, type Deps } from '../../lib/deps';
 import { AuthError } from '../../lib/errors';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
 import { captureLogger, expectAuthError, flatToRecord, outcomeOf, PASSWORD, uniqueEmail } from './helpers';
@@ -18,9 +19,12 @@ beforeAll(async () => {
   // Rate limits off: this file is about users, and its concurrent registrations share one IP.
   deps = await createTestDeps(
     { RATE_LIMIT_REGISTER_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off' },
-    { clock: createTestClock(), logger },
+    { clock: createTestClock(), logger, ids: { ...randomIds, userId: () => madeUserIds[madeUserIds.push(randomIds.userId()) - 1]! } },
   );
 });
+
+/** Every user id registration made, so a test can look for the records of losing racers. */
+const madeUserIds: string[] = [];
 
 describe('registration', () => {
   it('stores the email trimmed and lower-cased, and logs in with any casing of it', async () => {
@@ -30,7 +34,8 @@ describe('registration', () => {
     expect(user.email).toBe(local.toLowerCase());
     expect(user.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Number.isNaN(Date.parse(user.createdAt))).toBe(false);
-    expect(await deps.redis.exists(deps.keys.userByEmail(local.toLowerCase()))).toBe(1);
+    expect(await deps.redis.exists(deps.keys.emailIndex(local.toLowerCase()))).toBe(1);
+    expect(await findUserById(deps, user.id)).toEqual(user);
 
     const tokens = await login(deps, { email: ` ${local} `, password: PASSWORD }, testContext());
     expect(tokens.user).toEqual({ id: user.id, email: local.toLowerCase() });
@@ -45,6 +50,7 @@ describe('registration', () => {
   for (const concurrency of [2, 20]) {
     it(`of ${concurrency} concurrent registrations of one email, exactly one succeeds`, async () => {
       const email = uniqueEmail('race');
+      madeUserIds.length = 0;
       const outcomes = await Promise.all(
         Array.from({ length: concurrency }, (_, i) =>
           outcomeOf(register(deps, { email: i % 2 ? email.toUpperCase() : email, password: `${PASSWORD} ${i}` }, testContext())),
@@ -55,8 +61,11 @@ describe('registration', () => {
       expect(outcomes.filter((o) => o.code === 'email_taken')).toHaveLength(concurrency - 1);
 
       // The one record is the winner's: its id, and its password (the others' do not log in).
-      const record = flatToRecord(await deps.redis.hgetall(deps.keys.userByEmail(email)));
+      const record = flatToRecord(await deps.redis.hgetall(deps.keys.emailIndex(email)));
       expect(record.id).toBe(winners[0]!.value!.id);
+      // The losers deleted the records they wrote first: only the winner is found by id.
+      const found = await Promise.all(madeUserIds.splice(0).map((id) => findUserById(deps, id)));
+      expect(found.filter((user) => user !== null).map((user) => user.id)).toEqual([winners[0]!.value!.id]);
       const logins = await Promise.all(
         Array.from({ length: concurrency }, (_, i) => outcomeOf(login(deps, { email, password: `${PASSWORD} ${i}` }, testContext()))),
       );
@@ -73,17 +82,20 @@ describe('registration', () => {
     expect(user.createdAt).not.toBe('1970-01-01T00:00:00Z');
 
     // automaticDeserialization is off: HGETALL answers the flat [field, value, ...] array.
-    const flat = await deps.redis.hgetall(deps.keys.userByEmail(email));
+    const flat = await deps.redis.hgetall(deps.keys.user(user.id));
     expect(Array.isArray(flat)).toBe(true);
     const record = flatToRecord(flat);
-    expect(Object.keys(record).sort()).toEqual(['created', 'email', 'id', 'pw']);
-    expect(record.id).toBe(user.id);
-    expect(record.email).toBe(email);
-    expect(record.created).toBe(user.createdAt);
-    // The password is stored as a bcrypt hash only.
-    expect(record.pw).toMatch(/^\$2[ab]\$04\$/);
-    expect(JSON.stringify(flat)).not.toContain(PASSWORD);
-    expect(JSON.stringify(flat)).not.toContain('admin');
+    expect(record).toEqual({ id: user.id, email, created: user.createdAt });
+    // The email index holds the id and the password, as a bcrypt hash only.
+    const indexFlat = await deps.redis.hgetall(deps.keys.emailIndex(email));
+    const index = flatToRecord(indexFlat);
+    expect(Object.keys(index).sort()).toEqual(['id', 'pw']);
+    expect(index.id).toBe(user.id);
+    expect(index.pw).toMatch(/^\$2[ab]\$04\$/);
+    for (const stored of [flat, indexFlat]) {
+      expect(JSON.stringify(stored)).not.toContain(PASSWORD);
+      expect(JSON.stringify(stored)).not.toContain('admin');
+    }
   });
 
   it('refuses a malformed email or a short password with invalid_request, storing nothing', async () => {
@@ -91,7 +103,7 @@ describe('registration', () => {
     const email = uniqueEmail();
     await expectAuthError(register(deps, { email, password: 'short' }, testContext()), 'invalid_request');
     await expectAuthError(register(deps, { email, password: 12345678 }, testContext()), 'invalid_request');
-    expect(await deps.redis.exists(deps.keys.userByEmail(email))).toBe(0);
+    expect(await deps.redis.exists(deps.keys.emailIndex(email))).toBe(0);
   });
 });
 
@@ -145,7 +157,7 @@ describe('a raised BCRYPT_COST', () => {
     const email = uniqueEmail();
     await register(before, { email, password: PASSWORD }, testContext());
     const after = await createTestDeps({ BCRYPT_COST: '5', REDIS_KEY_PREFIX: before.config.redisKeyPrefix });
-    const storedCost = async () => Number(String(await after.redis.hget(after.keys.userByEmail(email), 'pw')).split('$')[2]);
+    const storedCost = async () => Number(String(await after.redis.hget(after.keys.emailIndex(email), 'pw')).split('$')[2]);
     expect(await storedCost()).toBe(4);
     await expectAuthError(login(after, { email, password: 'wrong password' }, testContext()), 'invalid_credentials');
     expect(await storedCost()).toBe(4); // never on a failed login

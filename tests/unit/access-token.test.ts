@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   CompactSign,
   UnsecuredJWT,
@@ -14,7 +15,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { ConfigError } from '../../lib/errors';
 import { MAX_ACCESS_TOKEN_BYTES, signAccessToken, verifyAccessToken } from '../../lib/tokens/access-token';
 import { loadKeyRing, type KeyRing } from '../../lib/tokens/key-ring';
-import { createRefreshSecret, formatRefreshToken } from '../../lib/tokens/refresh-token';
+import { deriveRefreshTokenKey, formatRefreshToken } from '../../lib/tokens/refresh-token';
 import {
   AUDIENCE,
   ISSUER,
@@ -281,7 +282,7 @@ describe('access tokens', () => {
     });
 
     it('a refresh token presented as an access token', async () => {
-      expect(await verify(edRing, formatRefreshToken(SESSION_ID, createRefreshSecret()))).toBeNull();
+      expect(await verify(edRing, formatRefreshToken(deriveRefreshTokenKey(randomBytes(32)), { userId: 'dXNlci0wMDAwMDAwMDAwMDE', sessionId: SESSION_ID, generation: 0 }))).toBeNull();
     });
 
     it.each(['', 'garbage', 'a.b.c', '..', '...', 'Bearer x', 'eyJhbGciOiJFZERTQSJ9.e30.c2ln', 'a.b.c.d.e', '\u0000', '🙂.🙂.🙂'])(

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config';
 import { signAccessToken } from '../../lib/tokens/access-token';
 import { loadKeyRing, type KeyRing } from '../../lib/tokens/key-ring';
-import { createRefreshSecret, formatRefreshToken } from '../../lib/tokens/refresh-token';
+import { deriveRefreshTokenKey, formatRefreshToken } from '../../lib/tokens/refresh-token';
 import { AUDIENCE, SESSION_ID, TOKEN_ID, USER_ID, baseEnv, newKeyPair, type Env } from './fixtures';
 import { startFakeStore, type FakeStore } from './fake-store';
 import { CLOSED_REDIS_URL } from './fixtures';
@@ -295,7 +296,7 @@ describe('authorizer', () => {
         ['garbage', async () => 'garbage'],
         ['a JWT-shaped string', async () => 'eyJhbGciOiJFZERTQSJ9.e30.c2ln'],
         ['an alg none token', async () => new UnsecuredJWT({ sub: USER_ID, sid: SESSION_ID }).encode()],
-        ['a refresh token', async () => formatRefreshToken(SESSION_ID, createRefreshSecret())],
+        ['a refresh token', async () => formatRefreshToken(deriveRefreshTokenKey(randomBytes(32)), { userId: 'dXNlci0wMDAwMDAwMDAwMDE', sessionId: SESSION_ID, generation: 0 })],
         ['an expired token', async () => issue({ nowMs: Date.now() - 3_600_000 })],
         ['a token for another audience', async () => issue({ config: loadConfig({ ...env, JWT_AUDIENCE: `${AUDIENCE}/other` }) })],
         [

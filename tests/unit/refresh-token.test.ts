@@ -1,83 +1,71 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  createRefreshSecret,
-  formatRefreshToken,
-  hashRefreshSecret,
-  openSuccessor,
-  parseRefreshToken,
-  sealSuccessor,
-} from '../../lib/tokens/refresh-token';
+import { deriveRefreshTokenKey, formatRefreshToken, parseRefreshToken } from '../../lib/tokens/refresh-token';
 import { SESSION_ID } from './fixtures';
 
-const SECRET = 'A'.repeat(42) + 'Q'; // 43 base64url characters = 32 bytes
+const USER_ID = 'u'.repeat(21) + 'A';
+const KEY = deriveRefreshTokenKey(new TextEncoder().encode('unit-test-refresh-token-secret-of-32-bytes-or-more'));
+const OTHER_KEY = deriveRefreshTokenKey(randomBytes(32));
+const CLAIMS = { userId: USER_ID, sessionId: SESSION_ID, generation: 7 };
+const TOKEN = formatRefreshToken(KEY, CLAIMS);
+const [, , , MAC] = TOKEN.split('.') as [string, string, string, string];
 
 describe('refresh tokens', () => {
-  it('parses what it formats', () => {
-    const secret = createRefreshSecret();
-    expect(parseRefreshToken(formatRefreshToken(SESSION_ID, secret))).toEqual({ sessionId: SESSION_ID, secret });
+  it('parses what it formats, with the claims in it', () => {
+    expect(parseRefreshToken(KEY, TOKEN)).toEqual(CLAIMS);
+    expect(TOKEN).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.7\.[A-Za-z0-9_-]{43}$/);
   });
 
-  it('makes 32-byte secrets (43 base64url characters), different every time', () => {
-    const secrets = new Set(Array.from({ length: 50 }, () => createRefreshSecret()));
-    expect(secrets.size).toBe(50);
-    for (const secret of secrets) {
-      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
-    }
+  it('is deterministic per (user, session, generation) and differs for each', () => {
+    expect(formatRefreshToken(KEY, CLAIMS)).toBe(TOKEN);
+    const others = [
+      formatRefreshToken(KEY, { ...CLAIMS, generation: 8 }),
+      formatRefreshToken(KEY, { ...CLAIMS, sessionId: 'S'.repeat(22) }),
+      formatRefreshToken(KEY, { ...CLAIMS, userId: 'V'.repeat(22) }),
+      formatRefreshToken(OTHER_KEY, CLAIMS),
+    ];
+    expect(new Set(others.map((token) => token.split('.')[3])).size).toBe(4);
+    expect(others.map((token) => token.split('.')[3])).not.toContain(MAC);
+  });
+
+  it('refuses a token made under another key (the key is not in Redis, so Redis data cannot mint one)', () => {
+    expect(parseRefreshToken(OTHER_KEY, TOKEN)).toBeNull();
+  });
+
+  it.each([
+    ['another generation with the same MAC', `${USER_ID}.${SESSION_ID}.8.${MAC}`],
+    ['an older generation with the same MAC', `${USER_ID}.${SESSION_ID}.0.${MAC}`],
+    ['another session with the same MAC', `${USER_ID}.${'S'.repeat(22)}.7.${MAC}`],
+    ['another user with the same MAC', `${'V'.repeat(22)}.${SESSION_ID}.7.${MAC}`],
+    ['a random MAC', `${USER_ID}.${SESSION_ID}.7.${randomBytes(32).toString('base64url')}`],
+  ])('refuses a forgery: %s', (_name, token) => {
+    expect(parseRefreshToken(KEY, token)).toBeNull();
   });
 
   it('refuses an access token (a JWT: three segments)', () => {
     const jwt = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
-    expect(parseRefreshToken(jwt)).toBeNull();
+    expect(parseRefreshToken(KEY, jwt)).toBeNull();
   });
 
   it.each([
-    ['a session id one character short', `${SESSION_ID.slice(1)}.${SECRET}`],
-    ['a session id one character long', `${SESSION_ID}x.${SECRET}`],
-    ['a secret one character short', `${SESSION_ID}.${SECRET.slice(1)}`],
-    ['a secret one character long', `${SESSION_ID}.${SECRET}A`],
-    ['an extra dot', `${SESSION_ID}.${SECRET}.`],
-    ['two dots in place of one', `${SESSION_ID}..${SECRET}`],
-    ['a leading dot', `.${SESSION_ID}.${SECRET}`],
-    ['no dot', `${SESSION_ID}${SECRET}`],
-    ['standard base64 characters (+)', `${SESSION_ID.slice(1)}+.${SECRET}`],
-    ['standard base64 characters (/)', `${SESSION_ID}.${SECRET.slice(1)}/`],
-    ['padding', `${SESSION_ID}.${SECRET.slice(1)}=`],
-    ['whitespace', `${SESSION_ID}.${SECRET} `],
-    ['a newline', `${SESSION_ID}.${SECRET}\n`],
-    ['a non-ASCII character', `${SESSION_ID}.${SECRET.slice(1)}é`],
+    ['a user id one character short', TOKEN.slice(1)],
+    ['a session id one character long', `${USER_ID}.${SESSION_ID}x.7.${MAC}`],
+    ['a MAC one character short', TOKEN.slice(0, -1)],
+    ['a MAC one character long', `${TOKEN}A`],
+    ['a non-canonical last MAC character', `${TOKEN.slice(0, -1)}${String.fromCharCode(TOKEN.charCodeAt(TOKEN.length - 1) ^ 1)}`],
+    ['a leading zero in the generation', `${USER_ID}.${SESSION_ID}.07.${MAC}`],
+    ['a negative generation', `${USER_ID}.${SESSION_ID}.-7.${MAC}`],
+    ['a generation past 2^53', `${USER_ID}.${SESSION_ID}.9999999999999999.${MAC}`],
+    ['an extra dot', `${TOKEN}.`],
+    ['a leading dot', `.${TOKEN}`],
+    ['the old two-part format', `${SESSION_ID}.${MAC}`],
+    ['standard base64 characters (+)', TOKEN.replace(/[-_]/, '+')],
+    ['padding', `${TOKEN.slice(0, -1)}=`],
+    ['whitespace', `${TOKEN} `],
+    ['a newline', `${TOKEN}\n`],
+    ['a non-ASCII character', `${TOKEN.slice(0, -1)}é`],
     ['the empty string', ''],
   ])('refuses %s', (_name, token) => {
-    expect(parseRefreshToken(token)).toBeNull();
-  });
-
-  it('hashes a secret deterministically, to something that is not the secret', () => {
-    const secret = createRefreshSecret();
-    const hash = hashRefreshSecret(secret);
-    expect(hashRefreshSecret(secret)).toBe(hash);
-    expect(hash).not.toBe(secret);
-    expect(hash).not.toContain(secret);
-    expect(hashRefreshSecret(createRefreshSecret())).not.toBe(hash);
-    expect(hash).toMatch(/^[A-Za-z0-9_-]{43}$/); // SHA-256, base64url
-  });
-
-  it('seals a successor that the previous secret opens', () => {
-    const previous = createRefreshSecret();
-    const successor = createRefreshSecret();
-    const sealed = sealSuccessor(previous, successor);
-    expect(sealed).not.toBe(successor);
-    expect(openSuccessor(previous, sealed)).toBe(successor);
-  });
-
-  it('does not open a sealed successor with any other secret', () => {
-    const previous = createRefreshSecret();
-    const successor = createRefreshSecret();
-    const sealed = sealSuccessor(previous, successor);
-    for (let i = 0; i < 10; i++) expect(openSuccessor(createRefreshSecret(), sealed)).not.toBe(successor);
-  });
-
-  it('seals the same successor differently under different previous secrets', () => {
-    const successor = createRefreshSecret();
-    expect(sealSuccessor(createRefreshSecret(), successor)).not.toBe(sealSuccessor(createRefreshSecret(), successor));
+    expect(parseRefreshToken(KEY, token)).toBeNull();
   });
 });

@@ -1,51 +1,68 @@
 /**
- * Creates a session and enters it in its user's index, in one atomic step.
+ * Creates a session and enters it in its user's index, in one atomic step (login).
  *
  * Guarantees:
- * - the session hash and its index entry appear together (a concurrent logout-all sees both
- *   or neither, so no live session is ever missing from the list);
- * - expired entries (score <= now) are pruned from the index and their hashes deleted, so
- *   the index holds only live sessions after every login;
- * - beyond ARGV[3] live sessions, the oldest (earliest created) are revoked, never the new
- *   one (the index is bounded by the cap, so reading each one's creation time is cheap);
- * - the index key expires with the latest session in it.
+ * - the user record must exist (a deleted user gets no session);
+ * - the session hash and its index entry appear together, so a concurrent logout-all sees
+ *   both or neither and no live session is ever missing from the list;
+ * - expired entries (score <= now) are pruned from the index (their hashes have expired
+ *   with them: a session key's TTL is its deadline);
+ * - beyond `max` sessions, the oldest (earliest created) are revoked, never the new one.
+ *   Reading their creation times and deleting them takes their keys in KEYS: the caller
+ *   passes none the first time; when the cap is reached the script changes nothing and
+ *   replies `{'evict', id, ...}` with every id in the index, and the caller retries with
+ *   those keys. Sessions that came in between (not passed) are newer than every passed one,
+ *   so the victims are always among the passed; if too few of those are left, another round;
+ * - the index key expires with the latest session in it;
+ * - a retry of this very call (same session id) changes nothing more and succeeds.
  *
- * KEYS[1] session hash, KEYS[2] user's session index (zset, score = session exp in ms).
- * ARGV[1] now (ms), ARGV[2] session exp (ms), ARGV[3] max sessions per user,
- * ARGV[4] session key prefix, ARGV[5] session id, ARGV[6] used-token set key prefix,
- * ARGV[7..] session fields: field, value, ...
- * Returns the list of evicted session ids.
+ * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'no_user'}.
  */
-export const CREATE_SESSION = `
-local index, now, exp, max, prefix, sid, used = KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+export const CREATE_SESSION = `#!lua flags=allow-key-locking
+local userKey, indexKey, sessionKey = KEYS[1], KEYS[2], KEYS[3] -- KEYS[4..]: sessions to evict
+local now = ARGV[1]
+local deadline = ARGV[2]
+local max = tonumber(ARGV[3])
+local sessionId = ARGV[4]
+local candidates = ARGV[5] -- ids of KEYS[4..], in that order, space-separated ('' = none)
+local firstField = 6 -- ARGV[6..]: session fields, field, value, ...
 
-local expired = redis.call('ZRANGEBYSCORE', index, '-inf', now)
-for _, old in ipairs(expired) do redis.call('DEL', prefix .. old, used .. old) end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', index, '-inf', now) end
+local email = redis.call('HGET', userKey, 'email')
+if not email then return {'no_user'} end
+-- A retry of this very call (its reply was lost): the session is there, nothing more to do.
+if redis.call('ZSCORE', indexKey, sessionId) then return {'created', email} end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('ZADD', index, exp, sid)
-
-local evicted = {}
-local over = redis.call('ZCARD', index) - max
+redis.call('ZREMRANGEBYSCORE', indexKey, '-inf', now)
+local victims = {}
+local over = redis.call('ZCARD', indexKey) + 1 - max
 if over > 0 then
-  local others = {}
-  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    if id ~= sid then
-      others[#others + 1] = {id, tonumber(redis.call('HGET', prefix .. id, 'created')) or 0}
+  local known, n = {}, 3
+  for id in string.gmatch(candidates, '%S+') do
+    n = n + 1
+    if redis.call('ZSCORE', indexKey, id) then
+      known[#known + 1] = {id = id, key = KEYS[n], created = tonumber(redis.call('HGET', KEYS[n], 'created')) or 0}
     end
   end
-  table.sort(others, function(a, b) return a[2] < b[2] end)
-  for i = 1, math.min(over, #others) do
-    local old = others[i][1]
-    redis.call('DEL', prefix .. old, used .. old)
-    redis.call('ZREM', index, old)
-    evicted[#evicted + 1] = old
+  if #known < over then
+    local reply = {'evict'}
+    for _, id in ipairs(redis.call('ZRANGE', indexKey, 0, -1)) do reply[#reply + 1] = id end
+    return reply
+  end
+  table.sort(known, function(a, b) return a.created < b.created end)
+  for i = 1, over do
+    redis.call('DEL', known[i].key)
+    redis.call('ZREM', indexKey, known[i].id)
+    victims[i] = known[i].id
   end
 end
 
-local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', index, last[2])
-return evicted
+redis.call('HSET', sessionKey, unpack(ARGV, firstField))
+redis.call('PEXPIREAT', sessionKey, deadline)
+redis.call('ZADD', indexKey, deadline, sessionId)
+local last = redis.call('ZRANGE', indexKey, -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', indexKey, last[2])
+
+local reply = {'created', email}
+for _, id in ipairs(victims) do reply[#reply + 1] = id end
+return reply
 `;

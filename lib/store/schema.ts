@@ -1,0 +1,58 @@
+/**
+ * The one field schema of the hashes in Redis (keys: ./keys.ts). TypeScript writes and reads
+ * these names through the constants below; the Lua scripts spell them literally, and
+ * tests/unit/scripts.test.ts fails if a script names a field that is not declared here.
+ */
+
+/** Email index hash (`emailIndex(email)`): login's lookup. */
+export const EMAIL_INDEX_FIELDS = {
+  /** The user's id. */
+  userId: 'id',
+  /** bcrypt hash of the NFKC-normalized password. */
+  passwordHash: 'pw',
+} as const;
+
+/** User record hash (`user(id)`). */
+export const USER_FIELDS = {
+  userId: 'id',
+  /** Normalized email (the email index key points back here). */
+  email: 'email',
+  /** ISO 8601 creation time. */
+  createdAt: 'created',
+} as const;
+
+/**
+ * Session hash (`session(userId, sessionId)`). Its size does not grow with rotations: the
+ * refresh token is `(user, session, generation)` under a MAC, so the session keeps only the
+ * current generation and the times of its last few rotations (grace interval).
+ */
+export const SESSION_FIELDS = {
+  userId: 'uid',
+  /** ms since the epoch. */
+  createdAt: 'created',
+  lastUsedAt: 'used',
+  /** Absolute deadline (creation + SESSION_MAX_TTL_SECONDS), ms. */
+  absoluteDeadline: 'abs',
+  /** Deadline = min(last refresh + refresh TTL, abs), ms; the key expires then. */
+  deadline: 'exp',
+  /** Generation of the one refresh token that rotates now (0 = never rotated). */
+  generation: 'gen',
+  /** When each of the last generations was rotated, newest first, space-separated ms. */
+  rotatedAt: 'rot',
+  /** Nonce of the call that made the last rotation: its retry (lost reply) is recognized. */
+  rotationNonce: 'rn',
+  deviceName: 'dname',
+  userAgent: 'ua',
+  ip: 'ip',
+  /** Refresh rate limit (sliding window): current window, its count, the previous count. */
+  refreshWindow: 'rlw',
+  refreshCount: 'rlc',
+  refreshPrevious: 'rlp',
+} as const;
+
+/** Every declared field name, for the script test. */
+export const DECLARED_FIELDS: ReadonlySet<string> = new Set([
+  ...Object.values(EMAIL_INDEX_FIELDS),
+  ...Object.values(USER_FIELDS),
+  ...Object.values(SESSION_FIELDS),
+]);

@@ -1,0 +1,25 @@
+/**
+ * Revokes every session of one user (logout-all).
+ *
+ * The caller read the index first and passes the session keys in KEYS. Every passed session
+ * still in the index is deleted with its entry. If the index then still holds ids the caller
+ * did not know of (logins that came in between), the reply is `{'changed', count}` and the
+ * caller reads the index again for the rest; otherwise the index is deleted too. Either way a
+ * session is never left alive and unlisted.
+ *
+ * Replies {'revoked', count} | {'changed', count}.
+ */
+export const REVOKE_SESSIONS = `#!lua flags=allow-key-locking
+local indexKey = KEYS[1] -- KEYS[2..]: the session keys of the ids in ARGV[1], in that order
+local ids = ARGV[1] -- space-separated
+
+local count, n = 0, 1
+for id in string.gmatch(ids, '%S+') do
+  n = n + 1
+  if redis.call('ZREM', indexKey, id) == 1 then count = count + 1 end
+  redis.call('DEL', KEYS[n])
+end
+if redis.call('ZCARD', indexKey) > 0 then return {'changed', count} end
+redis.call('DEL', indexKey)
+return {'revoked', count}
+`;
