@@ -35,6 +35,29 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // The same integration and HTTP files against a local three-master Redis Cluster (SPEC
+      // "Storage and scale": one slot per operation, every script key in KEYS). Files that
+      // test the single-server gateway or start a cluster of their own stay out.
+      {
+        test: {
+          name: 'integration-cluster',
+          include: ['tests/integration/**/*.test.ts'],
+          exclude: ['tests/integration/gateway.test.ts', 'tests/integration/redis-cluster.test.ts', 'tests/integration/redis-persistence.test.ts', 'tests/integration/redis-client.test.ts'],
+          globalSetup: ['tests/support/redis-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'http-cluster',
+          include: ['tests/http/**/*.test.ts'],
+          globalSetup: ['tests/support/stack-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
       {
         test: {
           name: 'browser',

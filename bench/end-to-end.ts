@@ -44,7 +44,7 @@ export async function measureEndToEnd(algorithm: Algorithm, port: number, plan: 
     port,
     lambdaPort: port + 2,
     output: process.env.BENCH_DEBUG ? 'inherit' : 'ignore',
-    persistKeys: false,
+    persist: false,
     env: {
       HOST: '127.0.0.1', // serverless-offline's bind address (serverless.yml reads HOST)
       JWT_ALGORITHM: algorithm,

@@ -14,8 +14,10 @@ import { ensureExecutable } from './system-packages';
 export interface StartRedisServerOptions {
   /** Port to listen on; a free port is picked when omitted. */
   port?: number | undefined;
-  /** Working directory for redis-server (nothing is persisted; defaults to os.tmpdir()). */
+  /** Working directory for redis-server (defaults to os.tmpdir()). */
   dir?: string | undefined;
+  /** Keep the data in an append-only file in `dir`, reloaded at the next start (default: nothing persisted). */
+  persist?: boolean;
   /** Receives progress messages (installation, start-up); silent when omitted. */
   log?: ((msg: string) => void) | undefined;
   /** More redis-server arguments (e.g. cluster mode, for dev/redis-cluster.ts). */
@@ -56,7 +58,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = opts.port ?? (await findFreePort());
     try {
-      const handle = await spawnAndWaitUntilReady(binary, port, dir, opts.extraArgs ?? []);
+      const handle = await spawnAndWaitUntilReady(binary, port, dir, [...(opts.persist ? ['--appendonly', 'yes'] : []), ...(opts.extraArgs ?? [])]);
       log(`redis-server listening on ${HOST}:${port}`);
       return handle;
     } catch (error) {

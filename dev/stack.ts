@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { startGateway, type Gateway } from './gateway';
@@ -25,8 +25,11 @@ export interface StackOptions {
   output?: 'inherit' | 'ignore';
   /** Serve examples/browser/ on this port (and allow it in CORS when CORS_ALLOWED_ORIGINS is unset). */
   examplesPort?: number;
-  /** Keys are kept under .dev/ and reused across starts (default) or made fresh in memory. */
-  persistKeys?: boolean;
+  /**
+   * Keys and Redis data are kept under .dev/ and reused across starts (default, `npm start`:
+   * redis-server with an append-only file in .dev/redis), or made fresh and thrown away (tests).
+   */
+  persist?: boolean;
   log?: (message: string) => void;
 }
 
@@ -47,7 +50,7 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => undefined);
   const port = options.port ?? 3000;
-  mkdirSync(path.join(DEV_DIR, 'redis'), { recursive: true });
+  const persist = options.persist ?? true;
   mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
 
   const baseEnv: Record<string, string> = { ...definedEnv(process.env), ...options.env };
@@ -57,7 +60,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const useCluster = baseEnv.DEV_REDIS === 'cluster';
   const redis = useCluster
     ? await startRedisCluster({ dir: path.join(ROOT, '.tmp', `redis-cluster-${port}`), log })
-    : await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), log });
+    : persist
+      ? await startRedisServer({ dir: path.join(DEV_DIR, 'redis'), persist: true, log })
+      : await startRedisServer({ dir: mkdtempSync(path.join(ROOT, '.tmp', 'redis-')), log });
+  if (persist && !useCluster) log(`Redis data persists in ${path.relative(ROOT, path.join(DEV_DIR, 'redis'))} (append-only file); delete it to start empty.`);
   let gateway: Gateway | undefined;
   let offline: ChildProcess | undefined;
   let examples: { url: string; close(): Promise<void> } | undefined;
@@ -81,7 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       JWT_AUDIENCE: `http://localhost:${port}`,
       ...(examplesOrigin ? { CORS_ALLOWED_ORIGINS: examplesOrigin } : {}),
       ...baseEnv,
-      ...(await developmentKeys(baseEnv, options.persistKeys ?? true, log)),
+      ...(await developmentKeys(baseEnv, persist, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,
       UPSTASH_REDIS_REST_TOKEN: token,
       PORT: String(port),

@@ -212,11 +212,12 @@ describe('the authorizer', () => {
       expect((await me(session.accessToken)).status).toBe(200);
       const stats = await readStats();
       // The authorizer reads the session once (HMGET) and writes nothing; /auth/me itself
-      // reads it once more to answer. So the pair costs exactly 2 requests and 0 writes.
+      // reads it once more with the user's email (one pipeline of two HMGETs). So the pair
+      // costs exactly 2 requests and 0 writes.
       expect(requestCount(stats)).toBe(2);
       expect(stats.writes).toBe(0);
       expect(stats.scripts).toBe(0);
-      expect(stats.commands).toEqual({ HMGET: 2 });
+      expect(stats.commands).toEqual({ HMGET: 3 });
     });
 
     it('a denied decision for a revoked session costs 1 read-only request and the handler does not run', async () => {

@@ -237,7 +237,7 @@ describe('openapi.yaml matches the running stack', () => {
       sessionId: 'AAAAAAAAAAAAAAAAAAAAAA',
       user: { id: 'BBBBBBBBBBBBBBBBBBBBBB', email: 'someone@example.com' },
     };
-    const refreshToken = `${'A'.repeat(22)}.${'b'.repeat(43)}`;
+    const refreshToken = `${'B'.repeat(22)}.${'A'.repeat(22)}.0.${'b'.repeat(42)}Q`;
     const noStore = () => new Headers({ 'cache-control': 'no-store' });
     const withCookie = (cookie: string) => {
       const headers = noStore();

@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     lambdaPort: port + 2,
     examplesPort: port + 80,
     output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
-    persistKeys: false,
+    persist: false,
     env: {
       ...HTTP_TEST_ENV,
       // The example's own origin, as npm start allows it.

@@ -32,16 +32,20 @@ export const HTTP_TEST_ENV: Record<string, string> = {
 
 /** The whole local stack (redis-server, gateway, serverless-offline), as `npm start` runs it. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const port = Number(process.env.TEST_HTTP_PORT ?? 3100);
+  // The `http-cluster` project runs the same files against a three-master Redis Cluster, on
+  // ports of its own (both projects may run at once).
+  const cluster = project.name.endsWith('-cluster');
+  const port = Number(process.env.TEST_HTTP_PORT ?? 3100) + (cluster ? 10 : 0);
   // Mid-rotation, as after step 3 of the README's procedure: a previous key still verifies.
   const previous = await generateSigningKey('EdDSA');
   const stack = await startStack({
     port,
     lambdaPort: port + 2,
     output: process.env.TEST_STACK_OUTPUT === 'inherit' ? 'inherit' : 'ignore',
-    persistKeys: false,
+    persist: false,
     env: {
       ...HTTP_TEST_ENV,
+      DEV_REDIS: cluster ? 'cluster' : 'single',
       JWT_VERIFY_KEYS: JSON.stringify({ keys: [previous.publicJwk] }),
       REDIS_KEY_PREFIX: `test-${randomBytes(4).toString('hex')}:`,
     },
