@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { authorize, listMySessions, login, logout, logoutAll, me, refresh, register } from '../lib/auth';
+import { authorize, listMySessions, login, logout, logoutAll, me, refresh, register, revokeMySession } from '../lib/auth';
 import { createDeps, type Deps } from '../lib/deps';
 import { createSession } from '../lib/sessions/sessions';
 import { createRedisClient, readHashFields } from '../lib/store/redis';
@@ -297,6 +297,10 @@ async function countRequests(
       run: (principal: { userId: string; sessionId: string }) => logoutAll(deps, principal, contextOf()),
     },
     'sessions list': { prepare: principalOf, run: (principal: { userId: string; sessionId: string }) => listMySessions(deps, principal) },
+    'revoke one': {
+      prepare: async () => ({ principal: await principalOf(), other: (await newSession(user)).sessionId }),
+      run: (input: { principal: { userId: string; sessionId: string }; other: string }) => revokeMySession(deps, input.principal, input.other, contextOf()),
+    },
     me: { prepare: principalOf, run: (principal: { userId: string; sessionId: string }) => me(deps, principal) },
   };
 
