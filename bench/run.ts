@@ -9,7 +9,7 @@
  *   npm run bench -- --no-e2e          without serverless-offline
  *   BENCH_DEBUG=1 npm run bench        show the functions' and serverless-offline's output
  *
- * Every figure is the median of several runs. See README "Performance" for what they mean.
+ * Every figure is the median of several runs. See docs/performance.md for what they mean.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -37,7 +37,7 @@ export const SESSION_FIELDS = {
   deadline: 'exp',
   /** Generation of the one refresh token that rotates now (0 = never rotated). */
   generation: 'gen',
-  /** When each of the last generations was rotated, newest first, space-separated ms. */
+  /** When each of the last generations was rotated (only those inside the grace interval, at most 16), newest first, space-separated ms. */
   rotatedAt: 'rot',
   /** Nonce of the call that made the last rotation: its retry (lost reply) is recognized. */
   rotationNonce: 'rn',

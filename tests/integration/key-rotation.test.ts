@@ -5,7 +5,7 @@ import { registerUser } from '../../lib/users/users';
 import { generateSigningKey } from '../../dev/keys';
 import { createTestDeps, testContext } from '../support/deps';
 
-/** The README's rotation procedure, step by step, against real Redis. */
+/** The rotation procedure of docs/operations.md, step by step, against real Redis. */
 describe('signing key rotation without downtime', () => {
   it('walks add-verify-key, switch signing, wait, remove old', async () => {
     const oldKey = await generateSigningKey('EdDSA');

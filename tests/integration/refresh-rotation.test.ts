@@ -153,6 +153,28 @@ describe('reuse detection', () => {
     await expectSessionRevoked(deps, current, [current.refreshToken]);
   });
 
+  it('after 3,000 rotations the session still takes at most 2 KiB, and its first token is still recognized as reuse', async () => {
+    const { deps, clock, tokens } = await setup({ REFRESH_REUSE_INTERVAL_SECONDS: '10', SESSION_MAX_TTL_SECONDS: '31536000' });
+    const bytes = async (current: TokenResponse) => {
+      const usage = async (key: string) => Number(await deps.redis.eval("return redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', '0')", [key], []));
+      return (await usage(deps.keys.session(current.user.id, current.sessionId))) + (await usage(deps.keys.userSessions(current.user.id)));
+    };
+    let current = tokens;
+    const sizes: number[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      // Some bursts inside the grace interval, mostly 15 minutes apart.
+      clock.advance(i % 10 === 0 ? 1_000 : 900_000);
+      current = await refresh(deps, current.refreshToken, testContext());
+      if (i === 1 || i === 100 || i === 3000) sizes.push(await bytes(current));
+    }
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(2048);
+    expect(sizes[2]!).toBeLessThanOrEqual(sizes[1]! + 64);
+
+    clock.advance(11_000);
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused');
+    await expectSessionRevoked(deps, current, [current.refreshToken]);
+  });
+
   it('a thief who rotates a stolen token 20 times in a row cannot make the victim’s old token look unknown', async () => {
     // The default per-session refresh limit (30/60s) allows this in well under a second.
     // Every rotated token stays in the session's used-token set, however many rotations later.

@@ -36,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // ports of its own (both projects may run at once).
   const cluster = project.name.endsWith('-cluster');
   const port = Number(process.env.TEST_HTTP_PORT ?? 3100) + (cluster ? 10 : 0);
-  // Mid-rotation, as after step 3 of the README's procedure: a previous key still verifies.
+  // Mid-rotation, as after step 3 of the rotation procedure (docs/operations.md): a previous key still verifies.
   const previous = await generateSigningKey('EdDSA');
   const stack = await startStack({
     port,

@@ -4,7 +4,8 @@
  * this service issued for this session (lib/tokens/refresh-token.ts).
  *
  * The session keeps `gen` (the generation that rotates now), `rot` (when each of the last
- * few generations was rotated, newest first, at most ARGV[history] entries) and `rn` (the
+ * generations was rotated, newest first: at most `history` entries, and none older than the
+ * grace interval) and `rn` (the
  * nonce of the call that rotated last): constant memory however many rotations.
  *
  * Outcomes (first element of the reply):
@@ -77,8 +78,13 @@ if presented == current then
   local over = limited()
   if over then return over end
   local newDeadline = string.format('%d', math.min(now + refreshTtl, abs))
+  -- Only rotations inside the grace interval can matter again: older times are dropped, so
+  -- the field stays a few bytes for a session refreshed now and then (and the hash compact).
   local kept = {nowText}
-  for i = 1, math.min(#rotatedAt, history - 1) do kept[#kept + 1] = rotatedAt[i] end
+  for i = 1, math.min(#rotatedAt, history - 1) do
+    if now - tonumber(rotatedAt[i]) > grace then break end
+    kept[#kept + 1] = rotatedAt[i]
+  end
   local next = string.format('%d', current + 1)
   redis.call('HSET', sessionKey, 'gen', next, 'rot', table.concat(kept, ' '), 'rn', nonce,
     'used', nowText, 'exp', newDeadline)
