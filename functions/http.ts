@@ -7,7 +7,7 @@ import type { Deps } from '../lib/deps';
 import { AuthError, ERROR_STATUS, StoreUnavailableError, type ErrorCode } from '../lib/errors';
 import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
-import { refreshCookie, type RefreshTransport } from '../lib/refresh-cookie';
+import { refreshCookie, type RefreshTransport } from './refresh-cookie';
 import { depsIfReady, depsPromise, logError } from './cold-start';
 
 /** Bodies over this many bytes are refused before anything parses or hashes them. */

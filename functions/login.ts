@@ -1,6 +1,6 @@
 import { login } from '../lib/auth';
 import { AuthError } from '../lib/errors';
-import type { RefreshTransport } from '../lib/refresh-cookie';
+import type { RefreshTransport } from './refresh-cookie';
 import { httpHandler, json, requireObject, requireString, tokenResponse } from './http';
 
 /**

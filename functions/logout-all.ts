@@ -1,5 +1,5 @@
 import { logoutAll } from '../lib/auth';
-import { clearRefreshCookie } from '../lib/refresh-cookie';
+import { clearRefreshCookie } from './refresh-cookie';
 import { httpHandler, json, principalOf } from './http';
 
 /** POST /auth/logout-all (behind the authorizer) → 204; every session of the caller is revoked. */

@@ -1,5 +1,5 @@
 import { logout } from '../lib/auth';
-import { clearRefreshCookie } from '../lib/refresh-cookie';
+import { clearRefreshCookie } from './refresh-cookie';
 import { httpHandler, json, principalOf } from './http';
 
 /** POST /auth/logout (behind the authorizer) → 204; the caller's session is revoked and its cookie cleared. */

@@ -1,6 +1,6 @@
 import { refresh } from '../lib/auth';
 import { AuthError } from '../lib/errors';
-import { assertCookieRequestAllowed, clearRefreshCookie, CSRF_HEADER, readRefreshCookie } from '../lib/refresh-cookie';
+import { assertCookieRequestAllowed, clearRefreshCookie, CSRF_HEADER, readRefreshCookie } from './refresh-cookie';
 import { header, httpHandler, requestCookies, requireObject, requireString, tokenResponse } from './http';
 
 /**

@@ -1,6 +1,6 @@
 import { listMySessions, revokeMySession } from '../lib/auth';
 import { AuthError } from '../lib/errors';
-import { clearRefreshCookie } from '../lib/refresh-cookie';
+import { clearRefreshCookie } from './refresh-cookie';
 import { httpHandler, json, principalOf } from './http';
 
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;

@@ -75,6 +75,21 @@ describe('cookie transport', () => {
     expectError(await api('POST', '/auth/refresh', { headers: { origin: APP, 'x-requested-with': 'fetch' } }), 401, 'invalid_token');
   });
 
+  it('refuses a request with two refresh cookies (400), rotating nothing and clearing nothing, whichever comes first', async () => {
+    const victim = tokenIn(cookieOf(await cookieLogin())!);
+    // A sibling subdomain planted one with Domain=: the attacker's own valid token, or garbage.
+    const attacker = tokenIn(cookieOf(await cookieLogin())!);
+    for (const planted of [attacker, 'garbage']) {
+      for (const cookie of [`${COOKIE}=${planted}; ${COOKIE}=${victim}`, `${COOKIE}=${victim}; ${COOKIE}=${planted}`]) {
+        const response = await api('POST', '/auth/refresh', { headers: { cookie, origin: APP, 'x-requested-with': 'fetch' } });
+        expectError(response, 400, 'invalid_request');
+        expect(cookieOf(response)).toBeUndefined(); // nothing set, nothing cleared
+      }
+    }
+    // Neither token was rotated or revoked: each still refreshes on its own.
+    for (const token of [victim, attacker]) expect((await cookieRefresh(token, { origin: APP, 'x-requested-with': 'fetch' })).status).toBe(200);
+  });
+
   it('still detects reuse of a rotated cookie token after the grace interval', async () => {
     const login = await cookieLogin();
     const first = tokenIn(cookieOf(login)!);

@@ -1,5 +1,5 @@
-import type { Config } from './config';
-import { AuthError } from './errors';
+import type { Config } from '../lib/config';
+import { AuthError } from '../lib/errors';
 
 /**
  * The refresh token's cookie for browser clients (`"transport": "cookie"`).
@@ -29,18 +29,26 @@ export function clearRefreshCookie(): string {
   return `${REFRESH_COOKIE_NAME}=; Path=${REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
 }
 
-/** The refresh token from the request's cookies (v2 `cookies` array and/or `Cookie` header). */
+/**
+ * The refresh token from the request's cookies (v2 `cookies` array and/or `Cookie` header), or
+ * `undefined` when there is none. More than one refresh cookie fails with `invalid_request`,
+ * changing nothing and clearing nothing: a sibling subdomain (or a network attacker over plain
+ * HTTP to a sibling) can plant a second `__Secure-refresh-token` with `Domain=` that the browser
+ * sends alongside the real one, and taking the first would log the victim in as the attacker,
+ * while clearing would log the victim out (docs/browser.md, "Two refresh cookies").
+ */
 export function readRefreshCookie(cookies: string[]): string | undefined {
+  const values: string[] = [];
   for (const header of cookies) {
     for (const pair of header.split(';')) {
       const separator = pair.indexOf('=');
-      if (separator !== -1 && pair.slice(0, separator).trim() === REFRESH_COOKIE_NAME) {
-        const value = pair.slice(separator + 1).trim();
-        if (value !== '') return value;
-      }
+      if (separator !== -1 && pair.slice(0, separator).trim() === REFRESH_COOKIE_NAME) values.push(pair.slice(separator + 1).trim());
     }
   }
-  return undefined;
+  if (values.length > 1) {
+    throw new AuthError('invalid_request', 'More than one refresh cookie was sent; a cookie set for a parent domain may be shadowing this one.');
+  }
+  return values[0] || undefined;
 }
 
 /**
