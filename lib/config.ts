@@ -24,6 +24,8 @@ export interface Config {
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
   jwtAudience: string;
+  /** RFC 9068 `client_id` claim of every access token. */
+  jwtClientId: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   sessionMaxTtlSeconds: number;
@@ -68,6 +70,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtVerifyKeys: verifyKeys(env, jwtAlgorithm),
     jwtIssuer: required(env, 'JWT_ISSUER'),
     jwtAudience: required(env, 'JWT_AUDIENCE'),
+    jwtClientId: env.JWT_CLIENT_ID?.trim() || 'app',
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
     sessionMaxTtlSeconds,

@@ -17,6 +17,8 @@ export interface VerifierOptions {
   audience: string;
   /** Access token lifetime of the issuing service, for the token-age check (default 900). */
   maxTokenAgeSeconds?: number;
+  /** Require this `client_id` (JWT_CLIENT_ID of the issuing service); by default any non-empty one. */
+  clientId?: string;
   /**
    * Also require the token's session to be alive, over the same Redis the auth service uses
    * (one read-only request). Without it, a revoked session's token is accepted until it expires.
@@ -46,6 +48,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
     issuer: options.issuer,
     audience: options.audience,
     maxTokenAgeSeconds: options.maxTokenAgeSeconds ?? 900,
+    clientId: options.clientId,
   };
 
   return async (token) => {

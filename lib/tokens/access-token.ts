@@ -41,7 +41,7 @@ export async function signAccessToken(
 ): Promise<{ token: string; expiresIn: number }> {
   const now = Math.floor(input.nowMs / 1000);
   const expiresAt = Math.min(now + config.accessTokenTtlSeconds, Math.floor(input.sessionExpiresAtMs / 1000));
-  const token = await new SignJWT({ sid: input.sessionId })
+  const token = await new SignJWT({ sid: input.sessionId, client_id: config.jwtClientId })
     .setProtectedHeader({ alg: keyRing.algorithm, typ: ACCESS_TOKEN_TYPE, ...(keyRing.signingKid ? { kid: keyRing.signingKid } : {}) })
     .setIssuer(config.jwtIssuer)
     .setAudience(config.jwtAudience)
@@ -60,14 +60,20 @@ export interface VerifyOptions {
   algorithms: string[];
   issuer: string;
   audience: string;
-  /** The issuer's access token lifetime: an older `iat` is refused. */
+  /**
+   * The issuer's access token lifetime: an older `iat` is refused, and so is a token whose
+   * `exp - iat` exceeds it (plus the clock tolerance), whatever its `exp` says.
+   */
   maxTokenAgeSeconds: number;
+  /** When set, `client_id` must equal it; otherwise any non-empty `client_id` (RFC 9068 §2.2). */
+  clientId?: string | undefined;
 }
 
 /**
  * Verifies an access token: signature with a key chosen by `kid` and pinned algorithm, `typ`,
  * `iss`, `aud`, `exp`, `nbf`, `iat` not in the future and not older than the token lifetime,
- * and the presence and type of `sub`, `sid`, `jti` (RFC 8725 checks jose leaves to the
+ * a lifetime (`exp - iat`) within the configured one, and the presence and type of `sub`,
+ * `sid`, `jti` and `client_id` (RFC 8725 and RFC 9068 checks jose leaves to the
  * caller). Returns `null` for any token that is not valid (an expected outcome, not an
  * exception); it never consults Redis.
  */
@@ -79,7 +85,7 @@ export async function verifyAccessTokenWith(options: VerifyOptions, token: strin
       typ: ACCESS_TOKEN_TYPE,
       issuer: options.issuer,
       audience: options.audience,
-      requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
+      requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub', 'client_id'],
       maxTokenAge: options.maxTokenAgeSeconds,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: new Date(nowMs),
@@ -88,6 +94,9 @@ export async function verifyAccessTokenWith(options: VerifyOptions, token: strin
     if (typeof sub !== 'string' || !ID_PATTERN.test(sub)) return null;
     if (typeof sid !== 'string' || !ID_PATTERN.test(sid)) return null;
     if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
+    if (exp - iat > options.maxTokenAgeSeconds + CLOCK_TOLERANCE_SECONDS) return null;
+    const clientId = payload.client_id;
+    if (typeof clientId !== 'string' || clientId === '' || (options.clientId !== undefined && clientId !== options.clientId)) return null;
     return { userId: sub, sessionId: sid, tokenId: jti, issuedAt: iat, expiresAt: exp };
   } catch {
     return null;
@@ -103,6 +112,7 @@ export function verifyAccessToken(keyRing: KeyRing, config: Config, token: strin
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
       maxTokenAgeSeconds: config.accessTokenTtlSeconds,
+      clientId: config.jwtClientId,
     },
     token,
     nowMs,

@@ -38,6 +38,7 @@ function validClaims(): Claims {
     sub: victim.user.id,
     sid: victim.sessionId,
     jti: randomBytes(16).toString('base64url'),
+    client_id: env().JWT_CLIENT_ID ?? 'app',
     iat: now,
     exp: now + 600,
   };
@@ -159,6 +160,8 @@ describe('the authorizer', () => {
     ['missing sid', () => forge({ omit: ['sid'] })],
     ['missing jti', () => forge({ omit: ['jti'] })],
     ['missing sub', () => forge({ omit: ['sub'] })],
+    ['missing client_id', () => forge({ omit: ['client_id'] })],
+    ['a lifetime (exp - iat) beyond the configured one', () => forge({ claims: { iat: nowSeconds() - 10, exp: nowSeconds() + 3600 } })],
     ['missing exp', () => forge({ omit: ['exp'] })],
     ['sid of another user\'s live session', () => forge({ claims: { sid: bystander.sessionId } })],
     ['a session id that does not exist', () => forge({ claims: { sid: randomBytes(16).toString('base64url') } })],

@@ -228,6 +228,15 @@ describe('openapi.yaml matches the running stack', () => {
     expect(document.openapi).toMatch(/^3\.1\./);
   });
 
+  it('declares security on every operation: the bearer scheme, or [] for a public one (redocly security-defined)', () => {
+    const undeclared = Object.entries(document.paths).flatMap(([route, methods]) =>
+      Object.entries(methods)
+        .filter(([, operation]) => !Array.isArray((operation as { security?: unknown }).security))
+        .map(([method]) => `${method} ${route}`),
+    );
+    expect(undeclared).toEqual([]);
+  });
+
   it('tells the two token responses apart by the refresh cookie, and both 401 shapes of /auth/me', () => {
     const tokens = {
       accessToken: 'a.b.c',
@@ -336,6 +345,7 @@ describe('openapi.yaml matches the running stack', () => {
     expect((await call('POST', '/auth/refresh', '/auth/refresh', { raw: 'x'.repeat(20_000) })).status).toBe(413);
 
     expect((await call('GET', '/.well-known/jwks.json', '/.well-known/jwks.json')).status).toBe(200);
+    expect((await call('GET', '/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server')).status).toBe(200);
     // The size guard answers before the handler: the session is not revoked.
     expect((await call('POST', '/auth/logout', '/auth/logout', { token: refreshed.json.accessToken, raw: 'x'.repeat(20_000) })).status).toBe(413);
     expect((await call('GET', '/auth/me', '/auth/me', { token: refreshed.json.accessToken })).status).toBe(200);

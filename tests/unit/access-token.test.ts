@@ -68,6 +68,7 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
     sub: USER_ID,
     sid: SESSION_ID,
     jti: TOKEN_ID,
+    client_id: 'app',
     iat: NOW_S,
     exp: NOW_S + TTL_S,
     ...overrides,
@@ -237,7 +238,7 @@ describe('access tokens', () => {
       expect(await verify(edRing, await edToken(claims(), { typ }))).toBeNull();
     });
 
-    it.each(['exp', 'iat', 'jti', 'sid', 'sub', 'iss', 'aud'])('a token without %s', async (claim) => {
+    it.each(['exp', 'iat', 'jti', 'sid', 'sub', 'iss', 'aud', 'client_id'])('a token without %s', async (claim) => {
       expect(await verify(edRing, await edToken(claims({ [claim]: undefined })))).toBeNull();
     });
 
@@ -251,10 +252,19 @@ describe('access tokens', () => {
       ['sid', null],
       ['sid', ''],
       ['jti', 12345],
+      ['client_id', ''],
+      ['client_id', 42],
+      ['client_id', 'another-client'],
       ['exp', String(NOW_S + TTL_S)],
       ['iat', String(NOW_S)],
     ])('a token whose %s is %j', async (claim, value) => {
       expect(await verify(edRing, await edToken(claims({ [claim]: value })))).toBeNull();
+    });
+
+    it('a token whose lifetime (exp - iat) exceeds ACCESS_TOKEN_TTL_SECONDS + 5 s, though it is fresh and unexpired', async () => {
+      expect(await verify(edRing, await edToken(claims({ exp: NOW_S + TTL_S + 5 })))).not.toBeNull();
+      expect(await verify(edRing, await edToken(claims({ exp: NOW_S + TTL_S + 6 })))).toBeNull();
+      expect(await verify(edRing, await edToken(claims({ exp: NOW_S + 365 * 86_400 })))).toBeNull();
     });
 
     it('a token with an unknown kid, or none', async () => {
