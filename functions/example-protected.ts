@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { readAuthorizerContext } from '../lib/authorizer-context';
+import { AuthError } from '../lib/errors';
+import { errorResponse } from '../lib/middleware/error-response';
 
 /**
  * An example of another team's Lambda behind this stack's authorizer (GET /example/whoami):
@@ -11,7 +13,7 @@ export const handler = async (
 ): Promise<APIGatewayProxyResultV2> => {
   const principal = readAuthorizerContext(event);
   if (!principal) {
-    return { statusCode: 401, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'invalid_token', message: 'Not authorized.' }) };
+    return errorResponse(new AuthError('invalid_token'), { bearer: true });
   }
   return {
     statusCode: 200,

@@ -4,7 +4,8 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { readAuthorizerContext, type AuthorizedPrincipal } from '../lib/authorizer-context';
 import type { Deps } from '../lib/deps';
-import { AuthError, ERROR_STATUS, StoreUnavailableError, type ErrorCode } from '../lib/errors';
+import { AuthError, StoreUnavailableError, type ErrorCode } from '../lib/errors';
+import { errorResponse } from '../lib/middleware/error-response';
 import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
 import { refreshCookie, type RefreshTransport } from './refresh-cookie';
@@ -144,13 +145,18 @@ function toResponse(result: HttpResult): APIGatewayProxyResultV2 {
   };
 }
 
-function errorResponse(code: ErrorCode, message: string, retryAfterSeconds?: number, cookies?: string[]): APIGatewayProxyResultV2 {
-  return toResponse({
-    statusCode: ERROR_STATUS[code],
-    body: { error: code, message },
-    headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
-    ...(cookies ? { cookies } : {}),
-  });
+/**
+ * An error that also sets cookies on its response: a refused refresh cookie is cleared with
+ * the refusal (functions/refresh.ts). HTTP only, so it lives here and not on AuthError.
+ */
+export class ErrorWithCookies extends Error {
+  constructor(
+    readonly error: AuthError,
+    readonly cookies: string[],
+  ) {
+    super(error.message, { cause: error });
+    this.name = 'ErrorWithCookies';
+  }
 }
 
 /** middy's own HTTP errors (from its parsers) by status, in the contract's codes. */
@@ -169,25 +175,25 @@ const MIDDY_STATUS_CODES: Record<number, ErrorCode> = {
 function errorMapper(): MiddlewareObj<HttpEvent, APIGatewayProxyResultV2, Error, Context> {
   return {
     onError: async (request) => {
-      const error = request.error;
+      const cookies = request.error instanceof ErrorWithCookies ? request.error.cookies : undefined;
+      const error = request.error instanceof ErrorWithCookies ? request.error.error : request.error;
       const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId;
       if (error instanceof AuthError) {
         if (error instanceof StoreUnavailableError) {
           await logError('store_fault', error, requestId);
           (await depsIfReady())?.logger.event('store_fault', requestContextOf(request.event, request.context), { outcome: 'failure' });
         }
-        request.response = errorResponse(error.code, error.message, error.retryAfterSeconds, error.cookies);
+        request.response = errorResponse(error, cookies ? { cookies } : {});
         return;
       }
       const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
       const code = typeof status === 'number' ? MIDDY_STATUS_CODES[status] : undefined;
       if (code) {
-        const message = code === 'invalid_request' ? 'The body is not valid JSON.' : new AuthError(code).message;
-        request.response = errorResponse(code, message);
+        request.response = errorResponse(new AuthError(code, code === 'invalid_request' ? 'The body is not valid JSON.' : undefined));
         return;
       }
       await logError('internal_error', error, requestId);
-      request.response = errorResponse('internal_error', new AuthError('internal_error').message);
+      request.response = errorResponse(new AuthError('internal_error'));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { refresh } from '../lib/auth';
 import { AuthError } from '../lib/errors';
 import { assertCookieRequestAllowed, clearRefreshCookie, CSRF_HEADER, readRefreshCookie } from './refresh-cookie';
-import { header, httpHandler, requestCookies, requireObject, requireString, tokenResponse } from './http';
+import { ErrorWithCookies, header, httpHandler, requestCookies, requireObject, requireString, tokenResponse } from './http';
 
 /**
  * POST /auth/refresh `{refreshToken}` → 200 token response with a rotated refresh token.
@@ -22,7 +22,7 @@ export const handler = httpHandler<unknown>({ body: 'optional' }, async ({ event
   } catch (error) {
     // A refused cookie will never work again: clear it with the refusal.
     if (error instanceof AuthError && (error.code === 'invalid_token' || error.code === 'token_reused')) {
-      throw new AuthError(error.code, error.message, { cookies: [clearRefreshCookie()] });
+      throw new ErrorWithCookies(error, [clearRefreshCookie()]);
     }
     throw error;
   }

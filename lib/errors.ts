@@ -1,23 +1,23 @@
 /**
- * The one list of error codes of the public contract (shared/SPEC.md) and the HTTP status
- * each maps to. `lib/` fails only with {@link AuthError}; the HTTP layer maps it once.
+ * The error codes of the public contract (shared/SPEC.md). `lib/` fails only with
+ * {@link AuthError}; lib/middleware/error-response.ts maps a code to its HTTP status and body.
  */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_credentials: 401,
-  invalid_token: 401,
-  token_reused: 401,
-  forbidden: 403,
-  not_found: 404,
-  email_taken: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  internal_error: 500,
-  service_unavailable: 503,
-} as const satisfies Record<string, number>;
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_credentials',
+  'invalid_token',
+  'token_reused',
+  'forbidden',
+  'not_found',
+  'email_taken',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'internal_error',
+  'service_unavailable',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Default human text per code; callers may give a more precise one (never a secret). */
 const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
@@ -35,25 +35,16 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   service_unavailable: 'The service is temporarily unavailable; retry later.',
 };
 
-/**
- * An expected failure with a stable code. `retryAfterSeconds` becomes `Retry-After`;
- * `cookies` are set on the error response (clearing a dead refresh cookie).
- */
+/** An expected failure with a stable code. `retryAfterSeconds` becomes `Retry-After` over HTTP. */
 export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
-  readonly cookies: string[] | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown; cookies?: string[] }) {
+  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
     super(message ?? DEFAULT_MESSAGE[code], options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';
     this.code = code;
     this.retryAfterSeconds = options?.retryAfterSeconds;
-    this.cookies = options?.cookies;
-  }
-
-  get status(): number {
-    return ERROR_STATUS[this.code];
   }
 }
 

@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { parseBearer } from '../bearer';
 import { AuthError } from '../errors';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../verify';
-
+import { asHttpError, errorResponse } from './error-response';
 
 interface EventWithHeaders {
   headers?: Record<string, string | undefined> | null;
@@ -13,15 +13,19 @@ export interface AccessTokenContext {
   auth: AccessTokenClaims;
 }
 
-type Response = { statusCode: number; headers: Record<string, string>; body: string };
-
 /**
  * middy middleware for Lambdas without API Gateway in front (function URLs, direct
  * invocations with an HTTP-shaped event): verifies `Authorization: Bearer <access token>`
  * with {@link createAccessTokenVerifier} and puts `{userId, sessionId, tokenId, expiresAt}`
- * in `context.auth`. A missing or refused token ends the request with 401 `invalid_token`
+ * in `context.auth`. A missing or refused token fails with 401 `invalid_token`
  * (`WWW-Authenticate: Bearer`); a fault of the session check with 503 `service_unavailable`.
  * The handler never runs for either.
+ *
+ * It fails by throwing a middy-style HTTP error (`statusCode`, `expose`), never by returning
+ * early: an early return would skip every `after` of the consumer's stack, and with them its
+ * CORS and security headers. middy then runs the stack's `onError` middlewares; this one's
+ * renders the contract's error body when nothing else has answered, and the consumer's (CORS,
+ * security headers, its own error handler) see the error and the response as for any other.
  */
 export function requireAccessToken<TEvent extends EventWithHeaders, TContext extends object>(
   verify: AccessTokenVerifier,
@@ -29,28 +33,19 @@ export function requireAccessToken<TEvent extends EventWithHeaders, TContext ext
   return {
     before: async (request) => {
       const headers = request.event.headers ?? {};
-      const header = headers.authorization ?? headers.Authorization;
-      const token = parseBearer(header);
+      const token = parseBearer(headers.authorization ?? headers.Authorization);
       let auth: AccessTokenClaims | null = null;
       try {
         auth = token ? await verify(token) : null;
-      } catch {
-        return errorResponse(new AuthError('service_unavailable'), { 'Retry-After': '1' });
+      } catch (error) {
+        throw asHttpError(new AuthError('service_unavailable', undefined, { retryAfterSeconds: 1, cause: error }));
       }
-      if (!auth) {
-        return errorResponse(new AuthError('invalid_token'), { 'WWW-Authenticate': 'Bearer' });
-      }
+      if (!auth) throw asHttpError(new AuthError('invalid_token'));
       request.context.auth = auth;
-      return undefined;
     },
-  };
-}
-
-/** The contract's error body, with the code's own status and message (lib/errors.ts). */
-function errorResponse(error: AuthError, headers: Record<string, string>): Response {
-  return {
-    statusCode: error.status,
-    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
-    body: JSON.stringify({ error: error.code, message: error.message }),
+    onError: async (request) => {
+      if (request.response !== undefined || !(request.error instanceof AuthError)) return;
+      request.response = errorResponse(request.error, { bearer: true });
+    },
   };
 }

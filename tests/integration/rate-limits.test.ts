@@ -42,7 +42,7 @@ describe('login per account', () => {
     const limited = await expectAuthError(login(deps, { email, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
-    expect(limited.status).toBe(429);
+    expect(limited.code).toBe('rate_limited');
     // Refused before any session was made.
     expect(await deps.redis.exists(deps.keys.userSessions(user.id))).toBe(0);
     expect(logger.named('rate_limited')).toEqual([expect.objectContaining({ outcome: 'denied', reason: 'login' })]);

@@ -159,7 +159,7 @@ describe('deadline', () => {
     const guarded = await timed(() => expectAuthError(guardStore(() => redis.get('k')), 'service_unavailable'));
     expect(guarded.error).toBeUndefined();
     expect(guarded.value).toBeInstanceOf(StoreUnavailableError);
-    expect(guarded.value!.status).toBe(503);
+    expect(guarded.value!.code).toBe('service_unavailable');
     expect(guarded.value!.retryAfterSeconds).toBe(1);
     expect(guarded.value!.cause).toBeInstanceOf(RedisTimeoutError);
     expect(guarded.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 2);

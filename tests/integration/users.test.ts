@@ -115,7 +115,7 @@ describe('login credentials', () => {
     const wrongPassword = await expectAuthError(login(deps, { email, password: `${PASSWORD}!` }, testContext()), 'invalid_credentials');
     const unknownEmail = await expectAuthError(login(deps, { email: uniqueEmail('nobody'), password: PASSWORD }, testContext()), 'invalid_credentials');
     // Same status and body for both (the body is code + message).
-    expect(unknownEmail.status).toBe(wrongPassword.status);
+    expect(unknownEmail.code).toBe(wrongPassword.code);
     expect(unknownEmail.message).toBe(wrongPassword.message);
     expect(unknownEmail.retryAfterSeconds).toBe(wrongPassword.retryAfterSeconds);
 

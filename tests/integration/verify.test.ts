@@ -1,4 +1,5 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpSecurityHeaders from '@middy/http-security-headers';
 import { describe, expect, it } from 'vitest';
 import { login, logout } from '../../lib/auth';
 import { requireAccessToken, type AccessTokenContext } from '../../lib/middleware/require-access-token';
@@ -86,5 +87,40 @@ describe('requireAccessToken middy middleware', () => {
     const handler = handlerFor(createAccessTokenVerifier({ ...options, session: { redis: dead } }));
     const result = (await handler({ headers: { authorization: `Bearer ${tokens.accessToken}` } }, lambdaContext)) as { statusCode: number };
     expect(result.statusCode).toBe(503);
+  });
+
+  it('leaves the consumer’s stack whole on a 401: its security headers and its own onError middleware still apply', async () => {
+    const { options } = await setup();
+    // A consumer's CORS-like middleware: headers on success (after) and on failure (onError).
+    const seen: unknown[] = [];
+    const cors: MiddlewareObj<Event, { headers?: Record<string, string> }> = {
+      after: async (request) => {
+        request.response = { ...request.response, headers: { ...request.response?.headers, 'Access-Control-Allow-Origin': 'https://app.example.test' } };
+      },
+      onError: async (request) => {
+        seen.push(request.error);
+        if (request.response) request.response.headers = { ...request.response.headers, 'Access-Control-Allow-Origin': 'https://app.example.test' };
+      },
+    };
+    let ran = false;
+    const handler = middy<Event, { statusCode: number; headers?: Record<string, string>; body?: string }, Error, AccessTokenContext>(async () => {
+      ran = true;
+      return { statusCode: 200 };
+    })
+      .use(cors as never)
+      .use(httpSecurityHeaders() as never)
+      .use(requireAccessToken(createAccessTokenVerifier(options)) as never);
+
+    const result = (await handler({ headers: {} }, lambdaContext)) as { statusCode: number; headers: Record<string, string>; body: string };
+    expect(ran).toBe(false);
+    expect(result.statusCode).toBe(401);
+    expect(JSON.parse(result.body)).toEqual({ error: 'invalid_token', message: expect.any(String) });
+    expect(result.headers['WWW-Authenticate']).toBe('Bearer');
+    expect(result.headers['Cache-Control']).toBe('no-store');
+    expect(result.headers['Access-Control-Allow-Origin']).toBe('https://app.example.test');
+    expect(result.headers['Strict-Transport-Security']).toBeDefined();
+    expect(result.headers['X-Content-Type-Options']).toBe('nosniff');
+    // The error the consumer's middleware saw is a middy-style HTTP error.
+    expect(seen).toEqual([expect.objectContaining({ statusCode: 401, expose: true, code: 'invalid_token' })]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ERROR_STATUS, type ErrorCode } from '../../lib/errors';
+import type { ErrorCode } from '../../lib/errors';
+import { ERROR_STATUS } from '../../lib/middleware/error-response';
 import { CLOSED_REDIS_URL, baseEnv, newKeyPair } from './fixtures';
 import { setProcessEnv } from './process-env';
 
