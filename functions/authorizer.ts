@@ -8,7 +8,8 @@ import type {
 import { authorize, type Principal } from '../lib/auth';
 import { parseBearer } from '../lib/bearer';
 import { StoreUnavailableError } from '../lib/errors';
-import { depsPromise, logError } from './cold-start';
+import type { RequestContext } from '../lib/log';
+import { depsIfReady, depsPromise, logError } from './cold-start';
 
 type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent | APIGatewayTokenAuthorizerEvent;
 type AuthorizerContext = { userId: string; sessionId: string };
@@ -38,9 +39,21 @@ async function decide(event: AuthorizerEvent): Promise<Principal | null> {
   try {
     return await authorize(await depsPromise, token);
   } catch (error) {
-    await logError(error instanceof StoreUnavailableError ? 'store_fault' : 'authorizer_error', error);
+    const context = requestContextOf(event);
+    await logError(error instanceof StoreUnavailableError ? 'store_fault' : 'authorizer_error', error, context.requestId);
+    // The security event as the HTTP functions emit it, so a store outage seen only by the
+    // authorizer (the busiest function) reaches the same alarms.
+    if (error instanceof StoreUnavailableError) (await depsIfReady())?.logger.event('store_fault', context, { outcome: 'failure' });
     return null;
   }
+}
+
+/** Who asked, for the log: the caller's address as API Gateway saw it, and the request id. */
+function requestContextOf(event: AuthorizerEvent): RequestContext {
+  if (event.type === 'TOKEN') return { ip: '', userAgent: '', requestId: '' };
+  const requestContext = event.requestContext as { requestId?: string; http?: { sourceIp?: string; userAgent?: string }; identity?: { sourceIp?: string; userAgent?: string } };
+  const source = requestContext.http ?? requestContext.identity;
+  return { ip: source?.sourceIp ?? '', userAgent: source?.userAgent ?? '', requestId: requestContext.requestId ?? '' };
 }
 
 function bearerToken(event: AuthorizerEvent): string | null {

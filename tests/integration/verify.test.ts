@@ -93,7 +93,7 @@ describe('requireAccessToken middy middleware', () => {
     const { options } = await setup();
     // A consumer's CORS-like middleware: headers on success (after) and on failure (onError).
     const seen: unknown[] = [];
-    const cors: MiddlewareObj<Event, { headers?: Record<string, string> }> = {
+    const cors: MiddlewareObj<Event, { headers?: Record<string, string> } | undefined> = {
       after: async (request) => {
         request.response = { ...request.response, headers: { ...request.response?.headers, 'Access-Control-Allow-Origin': 'https://app.example.test' } };
       },
@@ -103,13 +103,14 @@ describe('requireAccessToken middy middleware', () => {
       },
     };
     let ran = false;
-    const handler = middy<Event, { statusCode: number; headers?: Record<string, string>; body?: string }, Error, AccessTokenContext>(async () => {
+    const handler = middy(async () => {
       ran = true;
       return { statusCode: 200 };
-    })
-      .use(cors as never)
-      .use(httpSecurityHeaders() as never)
-      .use(requireAccessToken(createAccessTokenVerifier(options)) as never);
+    });
+    handler
+      .use(cors as MiddlewareObj)
+      .use(httpSecurityHeaders() as MiddlewareObj)
+      .use(requireAccessToken(createAccessTokenVerifier(options)) as MiddlewareObj);
 
     const result = (await handler({ headers: {} }, lambdaContext)) as { statusCode: number; headers: Record<string, string>; body: string };
     expect(ran).toBe(false);

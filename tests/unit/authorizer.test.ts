@@ -402,6 +402,14 @@ describe('authorizer', () => {
       }
     });
 
+    it('emits a store_fault security event for the denied decision, as the HTTP functions do', async () => {
+      const { depsPromise } = await import('../../functions/cold-start');
+      const events = vi.spyOn((await depsPromise).logger, 'event');
+      await authorizer.handler(v2Event({ authorization: `Bearer ${valid}` }));
+      expect(events).toHaveBeenCalledWith('store_fault', expect.objectContaining({ requestId: expect.any(String) }), { outcome: 'failure' });
+      events.mockRestore();
+    });
+
     it('denies a malformed header just the same', async () => {
       expect(await authorizer.handler(v2Event({ authorization: `Bearer\t${valid}` }))).toEqual({ isAuthorized: false, context: {} });
       expectDenyPolicy(await authorizer.handler(v1TokenEvent('Bearer garbage')));
