@@ -84,7 +84,7 @@ export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisT
   const keys: Record<string, string> =
     algorithm === 'HS256'
       ? { JWT_SECRET: generateHmacSecret() }
-      : { JWT_PRIVATE_KEY: JSON.stringify((await generateSigningKey('EdDSA')).privateJwk) };
+      : await generateSigningKey('EdDSA').then(({ privateJwk, publicJwk }) => ({ JWT_PRIVATE_KEY: JSON.stringify(privateJwk), JWT_PUBLIC_KEY: JSON.stringify(publicJwk) }));
   return {
     UPSTASH_REDIS_REST_URL: redisUrl,
     UPSTASH_REDIS_REST_TOKEN: redisToken,

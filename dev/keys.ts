@@ -15,6 +15,12 @@ export async function generateSigningKey(algorithm: SigningAlgorithm = 'EdDSA'):
   return { privateJwk, publicJwk };
 }
 
+/** The public half of a private JWK (what JWT_PUBLIC_KEY holds), with its `kid`. */
+export function publicJwkOf(privateJwk: Record<string, unknown>): Record<string, unknown> {
+  const { d: _private, ...rest } = privateJwk;
+  return rest;
+}
+
 /** A random secret of 48 bytes, for HS256 or REFRESH_TOKEN_SECRET (the minimum is 32). */
 export function generateHmacSecret(): string {
   return randomBytes(48).toString('base64url');
@@ -31,7 +37,9 @@ if (require.main === module) {
     console.log(`# Private JWK (kid ${String(privateJwk.kid)}): store it as a String parameter (CloudFormation cannot put a SecureString into a Lambda environment), never in the repo:`);
     console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/jwt-private-key --value '<the JSON below>'`);
     console.log(JSON.stringify(privateJwk));
-    console.log('\n# Public JWK: add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
+    console.log('\n# Public JWK: the jwt-public-key parameter (JWT_PUBLIC_KEY) of the functions that only verify, once it signs;');
+    console.log('# during a rotation, add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
+    console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/jwt-public-key --value '<the JSON below>'`);
     console.log(JSON.stringify(publicJwk));
     console.log('\n# REFRESH_TOKEN_SECRET (the MAC key of refresh tokens; changing it ends every session at its next refresh):');
     console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/refresh-token-secret --value '${generateHmacSecret()}'`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { startGateway, type Gateway } from './gateway';
 import { startExamplesServer } from './examples-server';
-import { generateHmacSecret, generateSigningKey } from './keys';
+import { generateHmacSecret, generateSigningKey, publicJwkOf } from './keys';
 import { startRedisCluster } from './redis-cluster';
 import { startRedisServer } from './redis-server';
 
@@ -97,7 +97,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Its bundles go to a folder of this stack's own, so two stacks never overwrite each other.
       ESBUILD_WORK_FOLDER: port === 3000 ? '.esbuild' : `.esbuild-${port}`,
     };
-    loadConfig(env); // fail here, with the variable's name, rather than on the first request
+    // Fail here, with the variable's name, rather than on the first request: as the signing
+    // functions load it, and as the verify-only ones (public key only) do.
+    loadConfig(env);
+    loadConfig(env, { store: true, verify: true });
 
     offline = spawn(path.join(ROOT, 'node_modules/.bin/serverless'), ['offline', 'start', '--stage', 'local', '--useInProcess'], {
       cwd: ROOT,
@@ -153,7 +156,12 @@ async function developmentSigningKeys(env: Record<string, string>, persist: bool
     log(`No JWT_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
     return { JWT_SECRET: secret };
   }
-  if (env.JWT_PRIVATE_KEY) return {};
+  // The verify-only functions (authorizer, jwks, metadata) get the public half only.
+  const withPublic = (privateJwk: string) => ({
+    JWT_PRIVATE_KEY: privateJwk,
+    ...(env.JWT_PUBLIC_KEY ? {} : { JWT_PUBLIC_KEY: JSON.stringify(publicJwkOf(JSON.parse(privateJwk) as Record<string, unknown>)) }),
+  });
+  if (env.JWT_PRIVATE_KEY) return withPublic(env.JWT_PRIVATE_KEY);
   if (algorithm !== 'EdDSA' && algorithm !== 'ES256') return {}; // loadConfig names the problem
   const file = path.join(DEV_DIR, `jwt-private-key.${algorithm}.json`);
   let privateJwk: string;
@@ -163,7 +171,7 @@ async function developmentSigningKeys(env: Record<string, string>, persist: bool
     if (persist) writeFileSync(file, privateJwk, { mode: 0o600 });
   }
   log(`No JWT_PRIVATE_KEY set: using a development ${algorithm} key${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
-  return { JWT_PRIVATE_KEY: privateJwk };
+  return withPublic(privateJwk);
 }
 
 async function waitForApi(url: string, child: ChildProcess): Promise<void> {

@@ -9,7 +9,10 @@ import { authorize, type Principal } from '../lib/auth';
 import { parseBearer } from '../lib/bearer';
 import { StoreUnavailableError } from '../lib/errors';
 import type { RequestContext } from '../lib/log';
-import { depsIfReady, depsPromise, logError } from './cold-start';
+import { depsIfReady, initDeps, logError } from './cold-start';
+
+/** Redis and the public keys; never a private key or the refresh-token secret. */
+const depsPromise = initDeps({ store: true, verify: true });
 
 type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent | APIGatewayTokenAuthorizerEvent;
 type AuthorizerContext = { userId: string; sessionId: string };

@@ -9,7 +9,8 @@ import { errorResponse } from '../lib/middleware/error-response';
 import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
 import { refreshCookie, type RefreshTransport } from './refresh-cookie';
-import { depsIfReady, depsPromise, logError } from './cold-start';
+import type { ConfigNeeds } from '../lib/config';
+import { depsIfReady, initDeps, logError } from './cold-start';
 
 /** Bodies over this many bytes are refused before anything parses or hashes them. */
 export const MAX_BODY_BYTES = 16_384;
@@ -35,15 +36,17 @@ export function json(statusCode: number, body?: unknown, headers: Record<string,
 }
 
 /**
- * Wraps a thin handler in the shared HTTP stack: body size guard (413, first), JSON content
+ * Wraps a thin handler in the shared HTTP stack, and starts building the deps it `needs` (the
+ * secrets it may load; serverless.yml gives it exactly those): body size guard (413, first), JSON content
  * type (415) and parsing (400), security headers and the one error mapper. (CORS is API
  * Gateway's job: cors.config.js.) The handler validates its fields, calls one `lib/` function and
  * returns {@link json}; it never builds an error response itself.
  */
 export function httpHandler<TBody = undefined>(
-  options: { body: BodyMode },
+  options: { body: BodyMode; needs: ConfigNeeds },
   handle: (input: HandlerInput<TBody>) => Promise<HttpResult>,
 ) {
+  const depsPromise = initDeps(options.needs);
   const core = async (event: HttpEvent, lambdaContext: Context): Promise<APIGatewayProxyResultV2> => {
     const deps = await depsPromise;
     const result = await handle({

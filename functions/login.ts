@@ -7,7 +7,7 @@ import { httpHandler, json, requireObject, requireString, tokenResponse } from '
  * POST /auth/login `{email, password, device?:{name?}, transport?:"body"|"cookie"}` → 200 token
  * response; with the cookie transport the refresh token is only in an HttpOnly cookie.
  */
-export const handler = httpHandler<unknown>({ body: 'required' }, async ({ body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true, sign: true } }, async ({ body, deps, context }) => {
   const input = requireObject(body);
   const email = requireString(input, 'email');
   const password = requireString(input, 'password');

@@ -8,7 +8,7 @@ import { JWKS_MAX_AGE_SECONDS } from './jwks';
  * server (no authorization or token endpoint), so `response_types_supported`, which RFC 8414
  * requires, is empty; `access_token_signing_alg_values_supported` is an extension field.
  */
-export const handler = httpHandler({ body: 'none' }, async ({ deps }) => {
+export const handler = httpHandler({ body: 'none', needs: { publish: true } }, async ({ deps }) => {
   const { config, keyRing } = deps;
   return json(
     200,

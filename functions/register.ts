@@ -2,7 +2,7 @@ import { register } from '../lib/auth';
 import { httpHandler, json, requireObject, requireString } from './http';
 
 /** POST /auth/register `{email, password}` → 201 `{user:{id,email,createdAt}}`. */
-export const handler = httpHandler<unknown>({ body: 'required' }, async ({ body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true } }, async ({ body, deps, context }) => {
   const input = requireObject(body);
   const user = await register(
     deps,

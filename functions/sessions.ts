@@ -9,7 +9,7 @@ const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
  * GET /auth/sessions → 200 `{sessions}` (the caller's only; query parameters are ignored).
  * DELETE /auth/sessions/{id} → 204, or 404 when it is not a live session of the caller's.
  */
-export const handler = httpHandler({ body: 'none' }, async ({ event, deps, context }) => {
+export const handler = httpHandler({ body: 'none', needs: { store: true } }, async ({ event, deps, context }) => {
   const principal = principalOf(event);
   if (event.requestContext.http.method === 'DELETE') {
     const id = event.pathParameters?.id ?? '';

@@ -6,7 +6,30 @@ export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'HS256';
 /** `N/<seconds>s` parsed, or `null` for `off`. */
 export type RateLimit = { limit: number; windowSeconds: number } | null;
 
+/**
+ * What one function needs of the secrets (least privilege: each Lambda gets only these
+ * variables, serverless.yml, and loads nothing else):
+ * - `store`: Redis (UPSTASH_REDIS_REST_URL/TOKEN);
+ * - `sign`: signs access tokens and mints refresh tokens (JWT_PRIVATE_KEY, or JWT_SECRET under
+ *   HS256, and REFRESH_TOKEN_SECRET);
+ * - `verify`: verifies access tokens with public keys only (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS;
+ *   JWT_SECRET under HS256, where verifying needs the shared secret);
+ * - `publish`: serves the public keys (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS; nothing under HS256).
+ */
+export interface ConfigNeeds {
+  store?: boolean;
+  sign?: boolean;
+  verify?: boolean;
+  publish?: boolean;
+}
+
+/** Everything: lib/ used in-process (tests, the benchmark, scripts). */
+export const ALL_NEEDS: Required<ConfigNeeds> = { store: true, sign: true, verify: true, publish: true };
+
 export interface Config {
+  /** What this function loaded; the fields of the other needs are empty. */
+  needs: Required<ConfigNeeds>;
+  /** '' unless `store`. */
   redisUrl: string;
   redisToken: string;
   /** Prefix of every Redis key (lets tests and several stages share one database). */
@@ -14,12 +37,17 @@ export interface Config {
   /** Per-request timeout of a Redis HTTP call, in milliseconds. */
   redisTimeoutMs: number;
   jwtAlgorithm: JwtAlgorithm;
-  /** Private JWK (EdDSA/ES256) as parsed JSON; undefined under HS256. */
+  /** Private JWK (EdDSA/ES256) as parsed JSON; only with `sign`, never under HS256. */
   jwtPrivateKey: Record<string, unknown> | undefined;
-  /** Shared secret bytes (HS256); undefined otherwise. */
+  /**
+   * The public JWK of the current signing key (JWT_PUBLIC_KEY), for functions that verify or
+   * publish without the private key; with `sign` it is derived from the private key instead.
+   */
+  jwtPublicKey: Record<string, unknown> | undefined;
+  /** Shared secret bytes (HS256, with `sign` or `verify`); undefined otherwise. */
   jwtSecret: Uint8Array | undefined;
-  /** MAC key of refresh tokens, derived (HKDF) from REFRESH_TOKEN_SECRET; never stored in Redis. */
-  refreshTokenKey: Buffer;
+  /** MAC key of refresh tokens, derived (HKDF) from REFRESH_TOKEN_SECRET; only with `sign`; never in Redis. */
+  refreshTokenKey: Buffer | undefined;
   /** Extra public JWKs still accepted for verification (rotation). */
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
@@ -51,23 +79,28 @@ type Env = Record<string, string | undefined>;
  * `process.env`. Throws {@link ConfigError} naming the variable on anything missing,
  * malformed or unsafe (a short HS256 secret, a private JWK without `kid`).
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEEDS): Config {
+  const needs = { store: false, sign: false, verify: false, publish: false, ...wanted };
   const jwtAlgorithm = oneOf(env, 'JWT_ALGORITHM', ['EdDSA', 'ES256', 'HS256'] as const, 'EdDSA');
   const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400);
   const refreshTokenTtlSeconds = integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 604_800, 1, 31_536_000);
   const sessionMaxTtlSeconds = integer(env, 'SESSION_MAX_TTL_SECONDS', 2_592_000, 1, 31_536_000);
 
+  const asymmetric = jwtAlgorithm !== 'HS256';
+  const publicKeys = asymmetric && !needs.sign && (needs.verify || needs.publish);
   return {
-    redisUrl: url(env, 'UPSTASH_REDIS_REST_URL'),
-    redisToken: required(env, 'UPSTASH_REDIS_REST_TOKEN'),
+    needs,
+    redisUrl: needs.store ? url(env, 'UPSTASH_REDIS_REST_URL') : '',
+    redisToken: needs.store ? required(env, 'UPSTASH_REDIS_REST_TOKEN') : '',
     redisKeyPrefix: keyPrefix(env, 'REDIS_KEY_PREFIX'),
     // Capped so the authorizer's fail-closed answer stays within 3 s, whatever is configured.
     redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 50, 2500),
     jwtAlgorithm,
-    jwtPrivateKey: jwtAlgorithm === 'HS256' ? undefined : privateJwk(env, jwtAlgorithm),
-    jwtSecret: jwtAlgorithm === 'HS256' ? secret(env, 'JWT_SECRET') : undefined,
-    refreshTokenKey: deriveRefreshTokenKey(secret(env, 'REFRESH_TOKEN_SECRET')),
-    jwtVerifyKeys: verifyKeys(env, jwtAlgorithm),
+    jwtPrivateKey: asymmetric && needs.sign ? privateJwk(env, jwtAlgorithm) : undefined,
+    jwtPublicKey: publicKeys ? publicJwk(env, jwtAlgorithm) : undefined,
+    jwtSecret: !asymmetric && (needs.sign || needs.verify) ? secret(env, 'JWT_SECRET') : undefined,
+    refreshTokenKey: needs.sign ? deriveRefreshTokenKey(secret(env, 'REFRESH_TOKEN_SECRET')) : undefined,
+    jwtVerifyKeys: needs.sign || needs.verify || needs.publish ? verifyKeys(env, jwtAlgorithm) : [],
     jwtIssuer: required(env, 'JWT_ISSUER'),
     jwtAudience: required(env, 'JWT_AUDIENCE'),
     jwtClientId: env.JWT_CLIENT_ID?.trim() || 'app',
@@ -156,6 +189,19 @@ function privateJwk(env: Env, algorithm: 'EdDSA' | 'ES256'): Record<string, unkn
   const expected = algorithm === 'EdDSA' ? { kty: 'OKP', crv: 'Ed25519' } : { kty: 'EC', crv: 'P-256' };
   if (jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
     throw new ConfigError(`JWT_PRIVATE_KEY must be a ${expected.kty}/${expected.crv} key for JWT_ALGORITHM=${algorithm}.`);
+  }
+  return jwk;
+}
+
+function publicJwk(env: Env, algorithm: 'EdDSA' | 'ES256'): Record<string, unknown> {
+  const jwk = parseJson(env, 'JWT_PUBLIC_KEY');
+  if (!isRecord(jwk) || typeof jwk.kid !== 'string' || jwk.kid === '') {
+    throw new ConfigError('JWT_PUBLIC_KEY must be a public JWK with a "kid" (the public half of JWT_PRIVATE_KEY; npm run keys prints it).');
+  }
+  if ('d' in jwk) throw new ConfigError('JWT_PUBLIC_KEY must be a public key: this function must not receive the private one.');
+  const expected = algorithm === 'EdDSA' ? { kty: 'OKP', crv: 'Ed25519' } : { kty: 'EC', crv: 'P-256' };
+  if (jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
+    throw new ConfigError(`JWT_PUBLIC_KEY must be a ${expected.kty}/${expected.crv} key for JWT_ALGORITHM=${algorithm}.`);
   }
   return jwk;
 }

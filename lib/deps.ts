@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from '@upstash/redis';
-import { loadConfig, type Config } from './config';
+import { Redis, type Requester } from '@upstash/redis';
+import { ALL_NEEDS, loadConfig, type Config, type ConfigNeeds } from './config';
 import { createAuthLogger, type AuthLogger } from './log';
 import { createRateLimiter, type RateLimiter } from './rate-limit';
 import { createKeys, type RedisKeys } from './store/keys';
@@ -45,9 +45,13 @@ export const randomIds: Ids = { userId: randomId, sessionId: randomId, tokenId: 
  * Loads and validates the configuration, imports the keys and creates the Redis client.
  * Throws a ConfigError naming the variable when the configuration is unusable.
  */
-export async function createDeps(overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined> } = {}): Promise<Deps> {
-  const config = loadConfig(overrides.env ?? process.env);
-  const redis = overrides.redis ?? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs });
+export async function createDeps(
+  overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined>; needs?: ConfigNeeds } = {},
+): Promise<Deps> {
+  const config = loadConfig(overrides.env ?? process.env, overrides.needs ?? ALL_NEEDS);
+  const redis =
+    overrides.redis ??
+    (config.needs.store ? createRedisClient({ url: config.redisUrl, token: config.redisToken, timeoutMs: config.redisTimeoutMs }) : noStore());
   const keys = overrides.keys ?? createKeys(config.redisKeyPrefix);
   const pipelinedRedis = overrides.pipelinedRedis ?? withSameTickPipeline(redis);
   return {
@@ -61,4 +65,12 @@ export async function createDeps(overrides: Partial<Omit<Deps, 'config'>> & { en
     ids: overrides.ids ?? randomIds,
     logger: overrides.logger ?? createAuthLogger(),
   };
+}
+
+/** The client of a function configured without `store`: it has no Redis credentials, so any use is a bug. */
+function noStore(): Redis {
+  const requester: Requester = {
+    request: () => Promise.reject(new Error('this function is configured without Redis (no `store` need)')),
+  };
+  return new Redis(requester);
 }

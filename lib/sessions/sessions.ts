@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
-import { AuthError, StoreUnavailableError } from '../errors';
+import type { Config } from '../config';
+import { AuthError, ConfigError, StoreUnavailableError } from '../errors';
 import type { RedisKeys } from '../store/keys';
 import { SESSION_FIELDS as F, USER_FIELDS } from '../store/schema';
 import { guardStore, readHashFields, runScript } from '../store/redis';
@@ -61,6 +62,12 @@ export type RotationResult =
   | { outcome: 'reused'; sessionId: string; userId: string }
   | { outcome: 'invalid'; sessionId?: string };
 
+/** The refresh tokens' MAC key; only functions configured to `sign` hold it. */
+function refreshKeyOf(config: Config): Buffer {
+  if (!config.refreshTokenKey) throw new ConfigError('REFRESH_TOKEN_SECRET is required by a function that issues or rotates refresh tokens.');
+  return config.refreshTokenKey;
+}
+
 /**
  * A session's deadline: the earlier of its idle deadline (last refresh + refresh token
  * lifetime) and its absolute one (creation + SESSION_MAX_TTL_SECONDS), in ms.
@@ -101,7 +108,7 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
       return {
         sessionId,
         user: { id: user.id, email },
-        refreshToken: formatRefreshToken(config.refreshTokenKey, { userId: user.id, sessionId, generation: 0 }),
+        refreshToken: formatRefreshToken(refreshKeyOf(config), { userId: user.id, sessionId, generation: 0 }),
         expiresAtMs,
         evicted,
       };
@@ -122,7 +129,7 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
  */
 export async function rotateRefreshToken(deps: Deps, refreshToken: string): Promise<RotationResult> {
   const { config, keys } = deps;
-  const claims = parseRefreshToken(config.refreshTokenKey, refreshToken);
+  const claims = parseRefreshToken(refreshKeyOf(config), refreshToken);
   if (!claims) return { outcome: 'invalid' };
   const { userId, sessionId } = claims;
 
@@ -150,7 +157,7 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
       session: {
         sessionId,
         user: { id: userId, email: first },
-        refreshToken: formatRefreshToken(config.refreshTokenKey, { userId, sessionId, generation: Number(generation) }),
+        refreshToken: formatRefreshToken(refreshKeyOf(config), { userId, sessionId, generation: Number(generation) }),
         expiresAtMs: Number(expiresAt),
       },
     };
@@ -174,6 +181,13 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
   return revoked === 1;
 }
 
+/** The ids in a user's session index (one request), with their session keys. */
+async function readSessionIndex(deps: Deps, userId: string): Promise<{ ids: string[]; keys: string[] }> {
+  const reply: unknown = await guardStore(() => deps.redis.zrange(deps.keys.userSessions(userId), 0, -1));
+  const ids = Array.isArray(reply) ? reply.map(String) : [];
+  return { ids, keys: ids.map((id) => deps.keys.session(userId, id)) };
+}
+
 /**
  * Runs `operation` over a snapshot of the user's session index: reads the ids (one request),
  * then hands them with their session keys to a script that checks the index holds no id
@@ -186,27 +200,29 @@ async function overSessionIndex<T>(
   operation: (ids: string[], keys: string[]) => Promise<T | 'changed'>,
 ): Promise<T> {
   for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
-    const reply: unknown = await guardStore(() => deps.redis.zrange(deps.keys.userSessions(userId), 0, -1));
-    const ids = Array.isArray(reply) ? reply.map(String) : [];
-    const result = await operation(ids, ids.map((id) => deps.keys.session(userId, id)));
+    const { ids, keys } = await readSessionIndex(deps, userId);
+    const result = await operation(ids, keys);
     if (result !== 'changed') return result;
   }
   throw new StoreUnavailableError(new Error('the session index kept changing'));
 }
 
 /**
- * Revokes every session of a user; returns how many. Two store requests, two more per round
- * of logins that came in between (each round revokes what it saw).
+ * Revokes every session of a user; returns how many. Two store requests: the index, then one
+ * script over its sessions. Logins that land in between are caught by another round (two more
+ * requests each, at most MAX_INDEX_ATTEMPTS rounds in all). Should logins keep landing after
+ * that, the call still succeeds: every session that existed when it was asked is revoked, and
+ * the newer ones are alive and listed (the index is never dropped while it holds any).
  */
 export async function revokeAllSessions(deps: Deps, userId: string): Promise<number> {
   let total = 0;
-  return overSessionIndex(deps, userId, async (ids, sessionKeys) => {
-    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...sessionKeys], [
-      ids.join(' '),
-    ]);
+  for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
+    const { ids, keys } = await readSessionIndex(deps, userId);
+    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...keys], [ids.join(' ')]);
     total += Number(count);
-    return outcome === 'revoked' ? total : 'changed';
-  });
+    if (outcome === 'revoked') break;
+  }
+  return total;
 }
 
 /**

@@ -39,6 +39,7 @@ export async function signAccessToken(
   config: Config,
   input: SignAccessTokenInput,
 ): Promise<{ token: string; expiresIn: number }> {
+  if (!keyRing.signingKey) throw new Error('this function holds no signing key (configured without `sign`)');
   const now = Math.floor(input.nowMs / 1000);
   const expiresAt = Math.min(now + config.accessTokenTtlSeconds, Math.floor(input.sessionExpiresAtMs / 1000));
   const token = await new SignJWT({ sid: input.sessionId, client_id: config.jwtClientId })

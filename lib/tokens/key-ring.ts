@@ -10,7 +10,8 @@ export interface KeyRing {
   algorithm: JwtAlgorithm;
   /** `kid` put in the header of new tokens (none under HS256). */
   signingKid: string | undefined;
-  signingKey: VerifyKey;
+  /** Only in functions configured to `sign`; the others never import a private key. */
+  signingKey: VerifyKey | undefined;
   /** Every algorithm some verification key uses; passed to jose as the pinned list. */
   algorithms: JwtAlgorithm[];
   /** Picks the verification key for a token header; throws when none matches kid and alg. */
@@ -22,17 +23,24 @@ export interface KeyRing {
 const ALG_BY_KEY_TYPE: Record<string, JwtAlgorithm> = { 'OKP/Ed25519': 'EdDSA', 'EC/P-256': 'ES256' };
 
 /**
- * Imports the signing key and every extra verification key once. Fails with
+ * Imports the keys of this function once: the private key only when it signs (JWT_PRIVATE_KEY),
+ * else the current public key (JWT_PUBLIC_KEY), and every extra verification key. Fails with
  * {@link ConfigError} on a key jose cannot import or whose type does not match its `alg`.
  */
 export async function loadKeyRing(config: Config): Promise<KeyRing> {
   if (config.jwtAlgorithm === 'HS256') {
+    const noKey = (): never => {
+      throw new Error('no verification key in this function');
+    };
+    if (!config.jwtSecret) {
+      return { algorithm: 'HS256', signingKid: undefined, signingKey: undefined, algorithms: ['HS256'], resolveVerifyKey: noKey, jwks: { keys: [] } };
+    }
     // Imported once: given raw bytes, jose would import them again on every sign and verify.
-    const secret = await crypto.subtle.importKey('raw', config.jwtSecret!, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    const secret = await crypto.subtle.importKey('raw', config.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     return {
       algorithm: 'HS256',
       signingKid: undefined,
-      signingKey: secret,
+      signingKey: config.needs.sign ? secret : undefined,
       algorithms: ['HS256'],
       resolveVerifyKey: (header) => {
         if (header.alg !== 'HS256') throw new Error('algorithm not allowed');
@@ -42,13 +50,17 @@ export async function loadKeyRing(config: Config): Promise<KeyRing> {
     };
   }
 
-  const privateJwk = config.jwtPrivateKey as JWK;
-  const signingKid = privateJwk.kid!;
-  const signingKey = await importKey(privateJwk, config.jwtAlgorithm, 'JWT_PRIVATE_KEY');
-  const signingPublic = toPublicJwk(privateJwk, config.jwtAlgorithm);
+  const privateJwk = config.jwtPrivateKey as JWK | undefined;
+  const currentJwk = (privateJwk ?? config.jwtPublicKey) as JWK | undefined;
+  if (!currentJwk) {
+    return { algorithm: config.jwtAlgorithm, signingKid: undefined, signingKey: undefined, algorithms: [config.jwtAlgorithm], resolveVerifyKey: () => { throw new Error('no verification key in this function'); }, jwks: { keys: [] } };
+  }
+  const signingKid = currentJwk.kid!;
+  const signingKey = privateJwk ? await importKey(privateJwk, config.jwtAlgorithm, 'JWT_PRIVATE_KEY') : undefined;
+  const signingPublic = toPublicJwk(currentJwk, config.jwtAlgorithm);
 
   const entries = new Map<string, { alg: JwtAlgorithm; key: VerifyKey; jwk: JWK }>();
-  entries.set(signingKid, { alg: config.jwtAlgorithm, key: await importKey(signingPublic, config.jwtAlgorithm, 'JWT_PRIVATE_KEY'), jwk: signingPublic });
+  entries.set(signingKid, { alg: config.jwtAlgorithm, key: await importKey(signingPublic, config.jwtAlgorithm, privateJwk ? 'JWT_PRIVATE_KEY' : 'JWT_PUBLIC_KEY'), jwk: signingPublic });
   for (const raw of config.jwtVerifyKeys as JWK[]) {
     const alg = algorithmOf(raw);
     const existing = entries.get(raw.kid!);

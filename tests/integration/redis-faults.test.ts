@@ -251,6 +251,7 @@ describe('the authorizer handler', () => {
       ...store.env,
       REDIS_KEY_PREFIX: deps.config.redisKeyPrefix,
       JWT_PRIVATE_KEY: JSON.stringify(deps.config.jwtPrivateKey),
+      JWT_PUBLIC_KEY: JSON.stringify(deps.keyRing.jwks.keys[0]),
       REFRESH_TOKEN_SECRET: TEST_REFRESH_TOKEN_SECRET,
       JWT_ISSUER: deps.config.jwtIssuer,
       JWT_AUDIENCE: deps.config.jwtAudience,

@@ -136,7 +136,7 @@ function liveSession(fields: Record<string, string | null> = {}) {
 
 beforeAll(async () => {
   const key = await newKeyPair('EdDSA');
-  env = baseEnv({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: JSON.stringify(key.privateJwk), POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  env = baseEnv({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: JSON.stringify(key.privateJwk), JWT_PUBLIC_KEY: JSON.stringify(key.publicJwk), POWERTOOLS_LOG_LEVEL: 'SILENT' });
   config = loadConfig(env);
   ring = await loadKeyRing(config);
 });
@@ -377,6 +377,34 @@ describe('authorizer', () => {
     });
   });
 
+  describe('least privilege: only Redis and the public keys', () => {
+    let store: FakeStore;
+    beforeAll(async () => {
+      store = await startFakeStore();
+      store.mode = 'answer';
+      store.reply = liveSession();
+    });
+    afterAll(() => store.close());
+
+    it('allows a valid token with no private key and no refresh-token secret in its environment', async () => {
+      const { authorizer, restore } = await importAuthorizer({ UPSTASH_REDIS_REST_URL: store.url, JWT_PRIVATE_KEY: undefined, REFRESH_TOKEN_SECRET: undefined });
+      try {
+        expect(await authorizer.handler(v2Event({ authorization: `Bearer ${await issue()}` }))).toMatchObject({ isAuthorized: true });
+      } finally {
+        restore();
+      }
+    });
+
+    it('refuses to start (and so denies) when JWT_PUBLIC_KEY holds a private key', async () => {
+      const { authorizer, restore } = await importAuthorizer({ UPSTASH_REDIS_REST_URL: store.url, JWT_PUBLIC_KEY: env.JWT_PRIVATE_KEY });
+      try {
+        expect(await authorizer.handler(v2Event({ authorization: `Bearer ${await issue()}` }))).toEqual({ isAuthorized: false, context: {} });
+      } finally {
+        restore();
+      }
+    });
+  });
+
   describe('with Redis at a closed port', () => {
     let authorizer: AuthorizerModule;
     let restore: () => void;
@@ -403,8 +431,8 @@ describe('authorizer', () => {
     });
 
     it('emits a store_fault security event for the denied decision, as the HTTP functions do', async () => {
-      const { depsPromise } = await import('../../functions/cold-start');
-      const events = vi.spyOn((await depsPromise).logger, 'event');
+      const { depsIfReady } = await import('../../functions/cold-start');
+      const events = vi.spyOn((await depsIfReady())!.logger, 'event');
       await authorizer.handler(v2Event({ authorization: `Bearer ${valid}` }));
       expect(events).toHaveBeenCalledWith('store_fault', expect.objectContaining({ requestId: expect.any(String) }), { outcome: 'failure' });
       events.mockRestore();

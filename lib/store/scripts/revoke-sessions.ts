@@ -4,8 +4,8 @@
  * The caller read the index first and passes the session keys in KEYS. Every passed session
  * still in the index is deleted with its entry. If the index then still holds ids the caller
  * did not know of (logins that came in between), the reply is `{'changed', count}` and the
- * caller reads the index again for the rest; otherwise the index is deleted too. Either way a
- * session is never left alive and unlisted.
+ * caller may read the index again for the rest; otherwise the index is deleted too. Either
+ * way a session is never left alive and unlisted: an index that holds any is never dropped.
  *
  * Replies {'revoked', count} | {'changed', count}.
  */

@@ -1,0 +1,60 @@
+/**
+ * Least privilege, read from serverless.yml as the framework reads it (YAML merge keys
+ * included): each function's environment holds the settings and exactly the secrets of the
+ * needs its handler declares (lib/config.ts `ConfigNeeds`): no Redis credentials for jwks and
+ * metadata, no private key or refresh-token secret for the authorizer and the store-only
+ * functions, and nothing secret for the example function.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = path.resolve(__dirname, '../..');
+const template = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as {
+  functions: Record<string, { handler: string; environment?: Record<string, string> }>;
+};
+
+const SECRETS_BY_NEED = {
+  store: ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'],
+  sign: ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'REFRESH_TOKEN_SECRET'],
+  verify: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS', 'JWT_SECRET'],
+  publish: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS'],
+} as const;
+const ALL_SECRETS = new Set(Object.values(SECRETS_BY_NEED).flat());
+type Need = keyof typeof SECRETS_BY_NEED;
+
+/** The needs a handler module declares: `needs: { store: true, ... }` or `initDeps({ ... })`. */
+function declaredNeeds(handler: string): Need[] {
+  const source = readFileSync(path.join(ROOT, `${handler.replace(/\.handler$/, '')}.ts`), 'utf8');
+  const match = /(?:needs: |initDeps\()\{([^}]*)\}/.exec(source);
+  if (!match) return [];
+  return [...match[1]!.matchAll(/(\w+): true/g)].map((m) => m[1] as Need);
+}
+
+describe('serverless.yml environments (least privilege)', () => {
+  const functions = Object.entries(template.functions);
+
+  it('covers every function', () => {
+    expect(functions.map(([name]) => name).sort()).toEqual(
+      ['authorizer', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'refresh', 'register', 'sessions'].sort(),
+    );
+  });
+
+  it.each(functions)('%s gets exactly the secrets of the needs its handler declares', (_name, fn) => {
+    const needs = declaredNeeds(fn.handler);
+    const expected = new Set(needs.flatMap((need) => SECRETS_BY_NEED[need]));
+    const secrets = Object.keys(fn.environment ?? {}).filter((name) => ALL_SECRETS.has(name as never));
+    expect(new Set(secrets)).toEqual(expected);
+  });
+
+  it('the declared needs are the intended ones', () => {
+    const needsOf = (name: string) => declaredNeeds(template.functions[name]!.handler).sort();
+    expect(needsOf('jwks')).toEqual(['publish']);
+    expect(needsOf('metadata')).toEqual(['publish']);
+    expect(needsOf('authorizer')).toEqual(['store', 'verify']);
+    for (const name of ['register', 'logout', 'logout-all', 'sessions', 'me']) expect(needsOf(name), name).toEqual(['store']);
+    for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
+    expect(needsOf('example-protected')).toEqual([]);
+  });
+});
