@@ -12,7 +12,9 @@ import { parse } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
 const template = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as {
+  provider: { logRetentionInDays?: number };
   functions: Record<string, { handler: string; environment?: Record<string, string> }>;
+  resources?: { extensions?: Record<string, { DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
 };
 
 const SECRETS_BY_NEED = {
@@ -56,5 +58,17 @@ describe('serverless.yml environments (least privilege)', () => {
     for (const name of ['register', 'logout', 'logout-all', 'sessions', 'me']) expect(needsOf(name), name).toEqual(['store']);
     for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
     expect(needsOf('example-protected')).toEqual([]);
+  });
+});
+
+describe('serverless.yml log groups', () => {
+  /** The framework's logical id of a function's log group (`logout-all` → `LogoutDashallLogGroup`). */
+  const logGroupId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1).replaceAll('-', 'Dash')}LogGroup`;
+
+  it('are kept 30 days, and survive the deletion of the stack (the security events are an audit trail)', () => {
+    expect(template.provider.logRetentionInDays).toBe(30);
+    for (const name of Object.keys(template.functions)) {
+      expect(template.resources?.extensions?.[logGroupId(name)], name).toEqual({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
   });
 });
