@@ -192,6 +192,8 @@ describe('auth event logs', () => {
     ]) {
       expect(seen, name).toContain(name);
     }
+    // A reuse names whose session was revoked: the user, for the alert and the account view.
+    expect(lines.find((line) => line.event === 'reuse_detected')).toMatchObject({ userId: user.id, sessionId: phone.sessionId, outcome: 'denied' });
     // The fault's error line is there too, by name.
     expect(lines.some((line) => line.message === 'store_fault' && line.level === 'ERROR' && line.requestId === faultContext.requestId)).toBe(true);
 
