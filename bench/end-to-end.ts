@@ -55,6 +55,7 @@ export async function measureEndToEnd(algorithm: Algorithm, port: number, plan: 
       REDIS_KEY_PREFIX: `bench-e2e-${algorithm}:`,
       RATE_LIMIT_LOGIN_PER_IP: '1000000/60s',
       RATE_LIMIT_LOGIN_PER_ACCOUNT: '1000000/60s',
+      RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: '1000000/60s',
       RATE_LIMIT_REGISTER_PER_IP: '1000000/60s',
     },
   });

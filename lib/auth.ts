@@ -13,12 +13,14 @@ import {
   type SessionView,
 } from './sessions/sessions';
 import { signAccessToken, verifyAccessToken } from './tokens/access-token';
-import type { LimitName } from './rate-limit';
+import type { Attempt } from './rate-limit';
 import { normalizePassword } from './users/passwords';
 import {
   checkPassword,
+  deviceTag,
   findCredentials,
   normalizeEmail,
+  rememberDevice,
   registerUser,
   upgradePasswordHash,
   type RegisteredUser,
@@ -51,35 +53,50 @@ export interface LoginInput {
 }
 
 /**
- * Checks the credentials and opens a session. Fails with `rate_limited` (per client IP and
- * per account, before any password work), `invalid_credentials` (unknown email and wrong
- * password alike) or `invalid_request`. Two store requests: the rate limits with the user
- * lookup (pipelined), then the session creation.
+ * Checks the credentials and opens a session. Fails with `rate_limited`, `invalid_credentials`
+ * (unknown email and wrong password alike) or `invalid_request`. Two store requests either
+ * way: the limits with the user lookup (pipelined), then the session's creation (with the
+ * device remembered, pipelined) or the failure's count.
+ *
+ * Limits (lib/rate-limit.ts), all checked before any password work, so while limited even the
+ * right password is refused:
+ * - attempts per client IP;
+ * - failures of this account from this IP (a guesser is stopped, the owner elsewhere is not);
+ * - failures of this account from all IPs (distributed guessing), except from a device that
+ *   signed in to it before: failures elsewhere never lock the owner out of a known device.
+ * Unknown emails are counted like real ones, so the limits do not tell them apart.
  */
 export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse> {
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password, false);
-  // The two limits and the user lookup go out together (one pipelined request); the
-  // password is only checked once both limits passed: while limited, even the right
-  // password is refused. A failed request fails all three: 503, never a pass.
-  const [, credentials] = await Promise.all([
-    limit(deps, context, 'login', [
-      { name: 'loginPerIp', identifier: context.ip },
-      { name: 'loginPerAccount', identifier: email },
-    ]),
+  const failures: Attempt[] = [
+    { name: 'loginFailuresPerAccountIp', identifier: `${email} ${context.ip}` },
+    { name: 'loginFailuresPerAccount', identifier: email },
+  ];
+  // One pipelined request; a failed request fails all: 503, never a pass.
+  const [, limited, credentials] = await Promise.all([
+    limit(deps, context, 'login', [{ name: 'loginPerIp', identifier: context.ip }]),
+    deps.rateLimiter.peek(failures, deps.clock.now()),
     findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
+  const device = deviceTag(deps.config, context.ip);
+  const known = credentials?.knownDevices.includes(device) ?? false;
+  if (limited.exhausted.has('loginFailuresPerAccountIp') || (limited.exhausted.has('loginFailuresPerAccount') && !known)) {
+    deps.logger.event('rate_limited', context, { outcome: 'denied', reason: 'login' });
+    throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(limited.retryAfterMs / 1000)) });
+  }
+
   const user = await checkPassword(deps, credentials, password);
   if (!user || !credentials) {
+    await deps.rateLimiter.record(failures);
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');
   }
   await upgradePasswordHash(deps, credentials, password);
-  const session = await createSession(deps, user, {
-    name: input.deviceName ?? '',
-    userAgent: context.userAgent,
-    ip: context.ip,
-  });
+  const [session] = await Promise.all([
+    createSession(deps, user, { name: input.deviceName ?? '', userAgent: context.userAgent, ip: context.ip }, { redis: deps.pipelinedRedis }),
+    known ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
+  ]);
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: session.sessionId });
   for (const evicted of session.evicted) {
     deps.logger.event('session_evicted', context, { outcome: 'success', userId: user.id, sessionId: evicted, reason: 'max_sessions' });
@@ -132,7 +149,7 @@ export async function register(
   return registerUser(deps, input, context);
 }
 
-async function limit(deps: Deps, context: RequestContext, action: string, attempts: { name: LimitName; identifier: string }[]): Promise<void> {
+async function limit(deps: Deps, context: RequestContext, action: string, attempts: Attempt[]): Promise<void> {
   try {
     await deps.rateLimiter.check(attempts, deps.clock.now());
   } catch (error) {

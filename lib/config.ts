@@ -1,5 +1,5 @@
 import { ConfigError } from './errors';
-import { deriveRefreshTokenKey } from './tokens/refresh-token';
+import { deriveKey, deriveRefreshTokenKey } from './tokens/refresh-token';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'HS256';
 
@@ -48,6 +48,8 @@ export interface Config {
   jwtSecret: Uint8Array | undefined;
   /** MAC key of refresh tokens, derived (HKDF) from REFRESH_TOKEN_SECRET; only with `sign`; never in Redis. */
   refreshTokenKey: Buffer | undefined;
+  /** Key of the known-device tags of login (HKDF from REFRESH_TOKEN_SECRET, another label); only with `sign`. */
+  deviceTagKey: Buffer | undefined;
   /** Extra public JWKs still accepted for verification (rotation). */
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
@@ -62,7 +64,8 @@ export interface Config {
   bcryptCost: number;
   rateLimits: {
     loginPerIp: RateLimit;
-    loginPerAccount: RateLimit;
+    loginFailuresPerAccountIp: RateLimit;
+    loginFailuresPerAccount: RateLimit;
     registerPerIp: RateLimit;
     refreshPerSession: RateLimit;
   };
@@ -99,7 +102,7 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
     jwtPrivateKey: asymmetric && needs.sign ? privateJwk(env, jwtAlgorithm) : undefined,
     jwtPublicKey: publicKeys ? publicJwk(env, jwtAlgorithm) : undefined,
     jwtSecret: !asymmetric && (needs.sign || needs.verify) ? secret(env, 'JWT_SECRET') : undefined,
-    refreshTokenKey: needs.sign ? deriveRefreshTokenKey(secret(env, 'REFRESH_TOKEN_SECRET')) : undefined,
+    ...signingDerivedKeys(env, needs.sign),
     jwtVerifyKeys: needs.sign || needs.verify || needs.publish ? verifyKeys(env, jwtAlgorithm) : [],
     jwtIssuer: required(env, 'JWT_ISSUER'),
     jwtAudience: required(env, 'JWT_AUDIENCE'),
@@ -113,13 +116,20 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
     rateLimits: {
       loginPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_IP', '20/60s'),
-      loginPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_ACCOUNT', '10/900s'),
+      loginFailuresPerAccountIp: rateLimit(env, 'RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP', '10/900s'),
+      loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_ACCOUNT', '50/3600s'),
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_PER_IP', '10/3600s'),
       refreshPerSession: rateLimit(env, 'RATE_LIMIT_REFRESH_PER_SESSION', '30/60s'),
     },
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
   };
+}
+
+function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKey: Buffer | undefined; deviceTagKey: Buffer | undefined } {
+  if (!sign) return { refreshTokenKey: undefined, deviceTagKey: undefined };
+  const raw = secret(env, 'REFRESH_TOKEN_SECRET');
+  return { refreshTokenKey: deriveRefreshTokenKey(raw), deviceTagKey: deriveKey(raw, 'known-device-v1') };
 }
 
 function keyPrefix(env: Env, name: string): string {

@@ -4,14 +4,29 @@ import type { Config, RateLimit } from './config';
 import { AuthError, StoreUnavailableError } from './errors';
 import { rateLimitIdentifier, type RedisKeys } from './store/keys';
 
-/** The limits enforced with @upstash/ratelimit (refresh is limited inside its rotation script). */
-export type LimitName = 'loginPerIp' | 'loginPerAccount' | 'registerPerIp';
+/**
+ * The limits enforced with @upstash/ratelimit (refresh is limited inside its rotation script):
+ * - `loginPerIp`: login attempts from one client IP (all accounts);
+ * - `loginFailuresPerAccountIp`: failed logins of one account from one IP, the brute-force
+ *   protection of Auth0: it stops a guesser without touching the owner elsewhere;
+ * - `loginFailuresPerAccount`: failed logins of one account from every IP together, the
+ *   ceiling against distributed guessing; devices that signed in to the account before are
+ *   exempt, so it never locks the owner out of a known device;
+ * - `registerPerIp`: registrations from one client IP.
+ */
+export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp';
 
 const KEY_NAMES: Record<LimitName, string> = {
   loginPerIp: 'login-ip',
-  loginPerAccount: 'login-account',
+  loginFailuresPerAccountIp: 'login-failures-account-ip',
+  loginFailuresPerAccount: 'login-failures-account',
   registerPerIp: 'register-ip',
 };
+
+export interface Attempt {
+  name: LimitName;
+  identifier: string;
+}
 
 export interface RateLimiter {
   /**
@@ -20,30 +35,40 @@ export interface RateLimiter {
    * (which @upstash/ratelimit reports as `success: true`) and any Redis error fail with
    * `service_unavailable`, never pass. Limits configured `off` cost nothing.
    */
-  check(attempts: { name: LimitName; identifier: string }[], nowMs: number): Promise<void>;
+  check(attempts: Attempt[], nowMs: number): Promise<void>;
+  /**
+   * Whether each named limit still has room, without counting anything: the names that are
+   * exhausted, with the ms until the earliest of them frees up. Faults fail closed (503).
+   */
+  peek(attempts: Attempt[], nowMs: number): Promise<{ exhausted: Set<LimitName>; retryAfterMs: number }>;
+  /** Counts one event (a failed login) under each named limit, whatever the outcome. Faults: 503. */
+  record(attempts: Attempt[]): Promise<void>;
 }
 
 export function createRateLimiter(redis: Redis, keys: RedisKeys, config: Config): RateLimiter {
   // Built on first use: the authorizer and most routes never check a limit.
   let limiters: Map<LimitName, Ratelimit> | undefined;
-  const limiterFor = (name: LimitName): Ratelimit | undefined => {
+  const active = (attempts: Attempt[]) => {
     limiters ??= buildLimiters(redis, keys, config);
-    return limiters.get(name);
+    const built = limiters;
+    return attempts.flatMap(({ name, identifier }) => {
+      const limiter = built.get(name);
+      return limiter ? [{ name, limiter, identifier: rateLimitIdentifier(identifier) }] : [];
+    });
+  };
+  const guarded = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
   };
 
   return {
     async check(attempts, nowMs) {
-      const active = attempts.flatMap(({ name, identifier }) => {
-        const limiter = limiterFor(name);
-        return limiter ? [{ limiter, identifier }] : [];
-      });
-      if (active.length === 0) return;
-      let results;
-      try {
-        results = await Promise.all(active.map(({ limiter, identifier }) => limiter.limit(rateLimitIdentifier(identifier))));
-      } catch (error) {
-        throw new StoreUnavailableError(error);
-      }
+      const limits = active(attempts);
+      if (limits.length === 0) return;
+      const results = await guarded(() => Promise.all(limits.map(({ limiter, identifier }) => limiter.limit(identifier))));
       let retryAfterMs = 0;
       for (const result of results) {
         if (result.reason === 'timeout') throw new StoreUnavailableError(new Error('rate limiter timed out'));
@@ -52,6 +77,25 @@ export function createRateLimiter(redis: Redis, keys: RedisKeys, config: Config)
       if (retryAfterMs > 0 || results.some((result) => !result.success)) {
         throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
       }
+    },
+
+    async peek(attempts, nowMs) {
+      const limits = active(attempts);
+      const results = await guarded(() => Promise.all(limits.map(({ limiter, identifier }) => limiter.getRemaining(identifier))));
+      const exhausted = new Set<LimitName>();
+      let retryAfterMs = 0;
+      results.forEach((result, index) => {
+        if (result.remaining > 0) return;
+        exhausted.add(limits[index]!.name);
+        retryAfterMs = Math.max(retryAfterMs, result.reset - nowMs);
+      });
+      return { exhausted, retryAfterMs };
+    },
+
+    async record(attempts) {
+      const limits = active(attempts);
+      const results = await guarded(() => Promise.all(limits.map(({ limiter, identifier }) => limiter.limit(identifier))));
+      if (results.some((result) => result.reason === 'timeout')) throw new StoreUnavailableError(new Error('rate limiter timed out'));
     },
   };
 }

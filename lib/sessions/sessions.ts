@@ -81,9 +81,15 @@ export function sessionDeadline(lastRefreshMs: number, absoluteDeadlineMs: numbe
  * prunes expired entries and revokes the sessions beyond MAX_SESSIONS_PER_USER (those closest
  * to their deadline), atomically. One store request; one more when the cap evicts (the
  * script must be handed the evicted sessions' keys). Returns the ids of evicted sessions.
+ * `options.redis`: the client to send it on (login's same-tick pipelined one).
  * Fails with `invalid_credentials` when the user record is gone (deleted meanwhile).
  */
-export async function createSession(deps: Deps, user: User, device: Device): Promise<IssuedSession & { evicted: string[] }> {
+export async function createSession(
+  deps: Deps,
+  user: User,
+  device: Device,
+  options: { redis?: Redis } = {},
+): Promise<IssuedSession & { evicted: string[] }> {
   const { config, keys } = deps;
   const now = deps.clock.now();
   const sessionId = deps.ids.sessionId();
@@ -97,7 +103,7 @@ export async function createSession(deps: Deps, user: User, device: Device): Pro
   let evict: string[] = [];
   for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
     const [outcome, ...rest] = await runScript<string[]>(
-      deps.redis,
+      options.redis ?? deps.redis,
       CREATE_SESSION,
       [keys.user(user.id), keys.userSessions(user.id), keys.session(user.id, sessionId), ...evict.map((id) => keys.session(user.id, id))],
       [now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), ...fields],

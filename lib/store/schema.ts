@@ -10,6 +10,12 @@ export const EMAIL_INDEX_FIELDS = {
   userId: 'id',
   /** bcrypt hash of the NFKC-normalized password. */
   passwordHash: 'pw',
+  /**
+   * Known devices: keyed tags (HMAC) of the client IPs that signed in to the account lately,
+   * newest first, space-separated, at most 10. Exempts them from the account-wide failure
+   * ceiling; the IPs themselves are not stored.
+   */
+  knownDevices: 'kd',
 } as const;
 
 /** User record hash (`user(id)`). */

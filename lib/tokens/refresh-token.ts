@@ -27,9 +27,14 @@ export interface RefreshTokenClaims {
   generation: number;
 }
 
+/** A 256-bit key for one purpose, derived (HKDF-SHA256) from a server secret and a label. */
+export function deriveKey(secret: Uint8Array, label: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), label, 32));
+}
+
 /** The MAC key, derived once from REFRESH_TOKEN_SECRET (so the raw secret is used for nothing else). */
 export function deriveRefreshTokenKey(secret: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), MAC_LABEL, 32));
+  return deriveKey(secret, MAC_LABEL);
 }
 
 function mac(key: Buffer, claims: RefreshTokenClaims): Buffer {

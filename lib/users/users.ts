@@ -1,12 +1,15 @@
+import { createHmac } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import type { Redis } from '@upstash/redis';
 import type { Deps } from '../deps';
-import { AuthError } from '../errors';
+import type { Config } from '../config';
+import { AuthError, ConfigError } from '../errors';
 import type { RequestContext } from '../log';
 import type { RedisKeys } from '../store/keys';
 import { guardStore, readHashFields, runScript } from '../store/redis';
 import { EMAIL_INDEX_FIELDS, USER_FIELDS } from '../store/schema';
 import { CLAIM_EMAIL } from '../store/scripts/claim-email';
+import { REMEMBER_DEVICE } from '../store/scripts/remember-device';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { LONE_SURROGATE, costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
 
@@ -93,6 +96,29 @@ export interface Credentials {
   id: string;
   email: string;
   passwordHash: string;
+  /** Tags of the devices (client IPs) that signed in to the account lately ({@link deviceTag}). */
+  knownDevices: string[];
+}
+
+/** How many devices an account remembers as known. */
+const MAX_KNOWN_DEVICES = 10;
+
+/**
+ * The tag a device (a client IP) is remembered by: HMAC-SHA256 under a server key (an IP has
+ * too little entropy for a plain hash to hide it in a copy of Redis), 96 bits, base64url.
+ */
+export function deviceTag(config: Config, ip: string): string {
+  if (!config.deviceTagKey) throw new ConfigError('REFRESH_TOKEN_SECRET is required by a function that signs users in.');
+  return createHmac('sha256', config.deviceTagKey).update(ip).digest().subarray(0, 12).toString('base64url');
+}
+
+/**
+ * Remembers the device as known to the account (after a correct password). One store request,
+ * on the client given: login passes its same-tick pipelined client, so this and the session's
+ * creation travel in one HTTP request.
+ */
+export async function rememberDevice(redis: Redis, keys: RedisKeys, credentials: Credentials, tag: string): Promise<void> {
+  await runScript(redis, REMEMBER_DEVICE, [keys.emailIndex(credentials.email)], [credentials.id, tag, MAX_KNOWN_DEVICES]);
 }
 
 /**
@@ -101,8 +127,12 @@ export interface Credentials {
  * limits travel in one HTTP request.
  */
 export async function findCredentials(redis: Redis, keys: RedisKeys, email: string): Promise<Credentials | null> {
-  const [id, passwordHash] = await readHashFields(redis, keys.emailIndex(email), [EMAIL_INDEX_FIELDS.userId, EMAIL_INDEX_FIELDS.passwordHash]);
-  return id && passwordHash ? { id, email, passwordHash } : null;
+  const [id, passwordHash, known] = await readHashFields(redis, keys.emailIndex(email), [
+    EMAIL_INDEX_FIELDS.userId,
+    EMAIL_INDEX_FIELDS.passwordHash,
+    EMAIL_INDEX_FIELDS.knownDevices,
+  ]);
+  return id && passwordHash ? { id, email, passwordHash, knownDevices: (known ?? '').split(' ').filter(Boolean) } : null;
 }
 
 const dummyHashes = new Map<number, string>();

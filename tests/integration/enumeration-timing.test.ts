@@ -18,6 +18,7 @@ describe('login latency', () => {
         BCRYPT_COST: '10',
         RATE_LIMIT_LOGIN_PER_IP: 'off',
         RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+        RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: 'off',
         RATE_LIMIT_REGISTER_PER_IP: 'off',
       },
       { logger: captureLogger() },

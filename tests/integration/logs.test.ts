@@ -152,6 +152,8 @@ describe('auth event logs', () => {
     await register(strict, { email, password: PASSWORD }, context(['register']));
     await rememberStored(strict, strict.keys.emailIndex(email), ['pw']);
     const limited = remember(await login(strict, { email, password: PASSWORD }, context(['login_ok'])));
+    await expectCode(login(strict, { email, password: wrongPassword }, context(['login_failed'])), 'invalid_credentials');
+    // One failure used up the account-wide ceiling (1/60s): a device that never signed in is refused.
     await expectCode(login(strict, { email, password: PASSWORD }, context(['rate_limited'])), 'rate_limited');
     const once = remember(await refresh(strict, limited.refreshToken, context(['refresh'])));
     await expectCode(refresh(strict, once.refreshToken, context(['rate_limited'])), 'rate_limited');

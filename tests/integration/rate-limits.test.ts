@@ -15,6 +15,7 @@ const ALL_OFF = {
   RATE_LIMIT_REGISTER_PER_IP: 'off',
   RATE_LIMIT_LOGIN_PER_IP: 'off',
   RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+  RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: 'off',
   RATE_LIMIT_REFRESH_PER_SESSION: 'off',
 };
 
@@ -30,8 +31,8 @@ let ipCounter = 0;
 const freshIp = (): string => `192.0.2.${(ipCounter++ % 250) + 1}`;
 const uniqueIp = (): string => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
 
-describe('login per account', () => {
-  it('refuses the 4th attempt in the window with rate_limited, even with the right password', async () => {
+describe('login failures per account, from all IPs (the ceiling against distributed guessing)', () => {
+  it('after 3 failures from 3 IPs, refuses a 4th IP that never signed in, even with the right password', async () => {
     const { deps, logger } = await setup({ RATE_LIMIT_LOGIN_PER_ACCOUNT: '3/60s' });
     const email = uniqueEmail();
     const user = await register(deps, { email, password: PASSWORD }, testContext());
@@ -42,27 +43,47 @@ describe('login per account', () => {
     const limited = await expectAuthError(login(deps, { email, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
-    expect(limited.code).toBe('rate_limited');
     // Refused before any session was made.
     expect(await deps.redis.exists(deps.keys.userSessions(user.id))).toBe(0);
     expect(logger.named('rate_limited')).toEqual([expect.objectContaining({ outcome: 'denied', reason: 'login' })]);
     expect(logger.named('login_ok')).toHaveLength(0);
   });
 
-  it('counts every spelling of one email (case, whitespace) against the one account', async () => {
+  it('never locks the owner out of a known device: one that signed in before still gets in past the ceiling', async () => {
+    const { deps } = await setup({ RATE_LIMIT_LOGIN_PER_ACCOUNT: '3/60s' });
+    const email = uniqueEmail('owner');
+    await register(deps, { email, password: PASSWORD }, testContext());
+    const ownersLaptop = freshIp();
+    await login(deps, { email, password: PASSWORD }, testContext(ownersLaptop));
+
+    // Ten wrong passwords from ten IPs: the ceiling is reached.
+    for (let i = 0; i < 10; i++) {
+      const outcome = await outcomeOf(login(deps, { email, password: 'wrong password' }, testContext(freshIp())));
+      expect(['invalid_credentials', 'rate_limited']).toContain(outcome.code);
+    }
+    await expectAuthError(login(deps, { email, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
+    // The owner's laptop: in, with the right password.
+    const tokens = await login(deps, { email, password: PASSWORD }, testContext(ownersLaptop));
+    expect(await authorize(deps, tokens.accessToken)).not.toBeNull();
+    // The wrong password from it is still just wrong (the ceiling does not hide it), and counted.
+    await expectAuthError(login(deps, { email, password: 'wrong password' }, testContext(ownersLaptop)), 'invalid_credentials');
+  });
+
+  it('counts every spelling of one email (case, whitespace) against the one account, and successes not at all', async () => {
     const { deps } = await setup({ RATE_LIMIT_LOGIN_PER_ACCOUNT: '3/60s' });
     const email = uniqueEmail('case');
     await register(deps, { email, password: PASSWORD }, testContext());
 
-    await login(deps, { email: email.toUpperCase(), password: PASSWORD }, testContext(freshIp()));
-    await expectAuthError(login(deps, { email: `  ${email}  `, password: 'wrong password' }, testContext(freshIp())), 'invalid_credentials');
-    await login(deps, { email: `\t${email.replace(/^./, (c) => c.toUpperCase())}\n`, password: PASSWORD }, testContext(freshIp()));
+    // Successes do not count.
+    for (let i = 0; i < 5; i++) await login(deps, { email: email.toUpperCase(), password: PASSWORD }, testContext(freshIp()));
+    for (const spelling of [`  ${email}  `, email.toUpperCase(), `\t${email.replace(/^./, (c) => c.toUpperCase())}\n`]) {
+      await expectAuthError(login(deps, { email: spelling, password: 'wrong password' }, testContext(freshIp())), 'invalid_credentials');
+    }
     const limited = await expectAuthError(login(deps, { email: ` ${email.toUpperCase()}`, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    await expectAuthError(login(deps, { email, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
 
     // The limiter's key is built from the normalized email only.
-    const keys = await deps.redis.keys(`${deps.keys.rateLimit('login-account')}*`);
+    const keys = await deps.redis.keys(`${deps.keys.rateLimit('login-failures-account')}:*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.every((key) => !key.includes(email.toUpperCase()))).toBe(true);
     expect(keys.some((key) => key.includes(email))).toBe(true);
@@ -70,6 +91,43 @@ describe('login per account', () => {
     // Another account is not affected.
     const other = await registerAndLogin(deps);
     expect(other.tokens.accessToken).toBeTruthy();
+  });
+
+  it('counts unknown emails like real ones (the limit does not tell them apart)', async () => {
+    const { deps } = await setup({ RATE_LIMIT_LOGIN_PER_ACCOUNT: '2/60s' });
+    const nobody = uniqueEmail('nobody');
+    for (let i = 0; i < 2; i++) await expectAuthError(login(deps, { email: nobody, password: PASSWORD }, testContext(freshIp())), 'invalid_credentials');
+    await expectAuthError(login(deps, { email: nobody, password: PASSWORD }, testContext(freshIp())), 'rate_limited');
+  });
+});
+
+describe('login failures per account and IP (brute-force protection)', () => {
+  it('stops a guesser’s IP for that account, while the owner signs in from another IP (even a new one)', async () => {
+    const { deps } = await setup({ RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: '3/60s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100/60s' });
+    const email = uniqueEmail('victim');
+    await register(deps, { email, password: PASSWORD }, testContext());
+    const guesser = freshIp();
+    for (let i = 0; i < 3; i++) await expectAuthError(login(deps, { email, password: `guess ${i}` }, testContext(guesser)), 'invalid_credentials');
+    // The guesser's IP is refused for this account, even with the right password...
+    const limited = await expectAuthError(login(deps, { email, password: PASSWORD }, testContext(guesser)), 'rate_limited');
+    expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    // ...but not for another account,
+    const other = await registerAndLogin(deps);
+    expect((await login(deps, { email: other.email, password: PASSWORD }, testContext(guesser))).user.id).toBe(other.userId);
+    // and the owner, from an IP that never signed in, gets in.
+    const tokens = await login(deps, { email, password: PASSWORD }, testContext(freshIp()));
+    expect(await authorize(deps, tokens.accessToken)).not.toBeNull();
+  });
+
+  it('stores no IP in Redis, only keyed tags of the known devices', async () => {
+    const { deps } = await setup({});
+    const email = uniqueEmail('tags');
+    await register(deps, { email, password: PASSWORD }, testContext());
+    const ip = '203.0.113.99';
+    await login(deps, { email, password: PASSWORD }, testContext(ip));
+    const index = JSON.stringify(await deps.redis.hgetall(deps.keys.emailIndex(email)));
+    expect(index).not.toContain(ip);
+    expect(index).toMatch(/"kd"/);
   });
 });
 

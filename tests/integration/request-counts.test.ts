@@ -124,24 +124,31 @@ describe('Redis requests per operation (warm)', () => {
     expect(seen.commands).toEqual({ EVALSHA: 2, HSET: 1 });
   });
 
-  it('login: 2 requests when it succeeds, 1 when the credentials are wrong', async () => {
+  it('login: 2 requests, whether it succeeds or the credentials are wrong', async () => {
     const email = uniqueEmail();
     await register(deps, { email, password: PASSWORD }, testContext());
 
-    const ok = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
-    // 1: one /pipeline request with the two @upstash/ratelimit checks (per IP, per account; one
-    //    script each) and the HMGET of the email index (user id, password hash).
-    // 2: the create-session script in the user's slot (session hash, index entry, pruning).
-    expect(ok.requests).toEqual({ '/pipeline': 1, '/': 1 });
-    expect(ok.commands).toEqual({ EVALSHA: 3, HMGET: 1 });
+    // 1: one /pipeline request: the per-IP limit (one @upstash/ratelimit script), a look at the
+    //    two failure counters (one read-only script each) and the HMGET of the email index
+    //    (user id, password hash, known devices).
+    // 2: one /pipeline request: the create-session script in the user's slot, and, for a
+    //    device that never signed in, the remember-device script on the email index.
+    const first = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
+    expect(first.requests).toEqual({ '/pipeline': 2 });
+    expect(first.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
+    // From a known device: the same, without the remember-device script (so a plain request).
+    const again = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
+    expect(again.requests).toEqual({ '/pipeline': 1, '/': 1 });
+    expect(again.commands).toEqual({ EVALSHA: 4, HMGET: 1 });
 
     const failed = await stats.around(() => expectAuthError(login(deps, { email, password: 'wrong password' }, testContext()), 'invalid_credentials'));
-    // The two limiter checks and the user lookup in one pipeline; no session is created.
-    expect(failed.requests).toEqual({ '/pipeline': 1 });
-    expect(failed.commands).toEqual({ EVALSHA: 2, HMGET: 1 });
+    // The same first request; then both failure counters count it (one pipeline).
+    expect(failed.requests).toEqual({ '/pipeline': 2 });
+    expect(failed.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
 
     const unknown = await stats.around(() => expectAuthError(login(deps, { email: uniqueEmail(), password: PASSWORD }, testContext()), 'invalid_credentials'));
     // An unknown email costs exactly the same requests as a wrong password.
+    expect(unknown.requests).toEqual(failed.requests);
     expect(unknown.commands).toEqual(failed.commands);
   });
 
@@ -154,7 +161,7 @@ describe('Redis requests per operation (warm)', () => {
     expect(second.requests).toEqual({ '/pipeline': 1, '/': 1 });
     const third = await stats.around(() => login(capped, { email, password: PASSWORD }, testContext('198.51.100.77')));
     expect(third.requests).toEqual({ '/pipeline': 1, '/': 2 });
-    expect(third.commands).toEqual({ EVALSHA: 4, HMGET: 1 });
+    expect(third.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
   });
 
   it('only login and me pipeline: the other flows send one command per request', async () => {

@@ -38,7 +38,8 @@ describe('loadConfig', () => {
     expect(config.bcryptCost).toBe(12);
     expect(config.rateLimits).toEqual({
       loginPerIp: { limit: 20, windowSeconds: 60 },
-      loginPerAccount: { limit: 10, windowSeconds: 900 },
+      loginFailuresPerAccountIp: { limit: 10, windowSeconds: 900 },
+      loginFailuresPerAccount: { limit: 50, windowSeconds: 3600 },
       registerPerIp: { limit: 10, windowSeconds: 3600 },
       refreshPerSession: { limit: 30, windowSeconds: 60 },
     });
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
         BCRYPT_COST: '4',
         RATE_LIMIT_LOGIN_PER_IP: '5/30s',
         RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+        RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: '3/60s',
         RATE_LIMIT_REGISTER_PER_IP: ' 7/120s ',
         RATE_LIMIT_REFRESH_PER_SESSION: 'OFF',
       }),
@@ -71,7 +73,8 @@ describe('loadConfig', () => {
       bcryptCost: 4,
       rateLimits: {
         loginPerIp: { limit: 5, windowSeconds: 30 },
-        loginPerAccount: null,
+        loginFailuresPerAccountIp: { limit: 3, windowSeconds: 60 },
+        loginFailuresPerAccount: null,
         registerPerIp: { limit: 7, windowSeconds: 120 },
         refreshPerSession: null,
       },
