@@ -91,7 +91,7 @@ export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisT
     REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
     JWT_ALGORITHM: algorithm,
     ...keys,
-    REFRESH_TOKEN_SECRET: generateHmacSecret(),
+    AUTH_SECRET: generateHmacSecret(),
     JWT_ISSUER: 'https://auth.bench.example.com',
     JWT_AUDIENCE: 'api.bench.example.com',
     BCRYPT_COST: String(BENCH_BCRYPT_COST),

@@ -21,7 +21,7 @@ export function publicJwkOf(privateJwk: Record<string, unknown>): Record<string,
   return rest;
 }
 
-/** A random secret of 48 bytes, for HS256 or REFRESH_TOKEN_SECRET (the minimum is 32). */
+/** A random secret of 48 bytes, for HS256 or AUTH_SECRET (the minimum is 32). */
 export function generateHmacSecret(): string {
   return randomBytes(48).toString('base64url');
 }
@@ -41,7 +41,8 @@ if (require.main === module) {
     console.log('# during a rotation, add it to JWT_VERIFY_KEYS ({"keys":[...]}) one deploy before switching signing to it:');
     console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/jwt-public-key --value '<the JSON below>'`);
     console.log(JSON.stringify(publicJwk));
-    console.log('\n# REFRESH_TOKEN_SECRET (the MAC key of refresh tokens; changing it ends every session at its next refresh):');
-    console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/refresh-token-secret --value '${generateHmacSecret()}'`);
+    console.log('\n# AUTH_SECRET: every server-held key is derived from it (refresh-token MACs, known-device tags). To rotate it,');
+    console.log('# move the old value to AUTH_SECRET_PREVIOUS for one refresh-token lifetime:');
+    console.log(`#   aws ssm put-parameter --type String --name /serverless-auth/<stage>/auth-secret --value '${generateHmacSecret()}'`);
   });
 }

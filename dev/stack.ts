@@ -134,16 +134,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
  * a refresh-token secret, kept in .dev/ (git-ignored) so tokens survive a restart. Announced, never silent.
  */
 async function developmentKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {
-  return { ...developmentRefreshSecret(env, persist, log), ...(await developmentSigningKeys(env, persist, log)) };
+  return { ...developmentAuthSecret(env, persist, log), ...(await developmentSigningKeys(env, persist, log)) };
 }
 
-function developmentRefreshSecret(env: Record<string, string>, persist: boolean, log: (message: string) => void): Record<string, string> {
-  if (env.REFRESH_TOKEN_SECRET) return {};
-  const file = path.join(DEV_DIR, 'refresh-token-secret.txt');
+function developmentAuthSecret(env: Record<string, string>, persist: boolean, log: (message: string) => void): Record<string, string> {
+  if (env.AUTH_SECRET) return {};
+  const file = path.join(DEV_DIR, 'auth-secret.txt');
   const secret = persist && existsSync(file) ? readFileSync(file, 'utf8').trim() : generateHmacSecret();
   if (persist) writeFileSync(file, secret, { mode: 0o600 });
-  log(`No REFRESH_TOKEN_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
-  return { REFRESH_TOKEN_SECRET: secret };
+  log(`No AUTH_SECRET set: using a development secret${persist ? ` (${path.relative(ROOT, file)})` : ''}. Never use it in production.`);
+  return { AUTH_SECRET: secret };
 }
 
 async function developmentSigningKeys(env: Record<string, string>, persist: boolean, log: (message: string) => void): Promise<Record<string, string>> {

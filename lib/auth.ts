@@ -17,7 +17,7 @@ import type { Attempt } from './rate-limit';
 import { normalizePassword } from './users/passwords';
 import {
   checkPassword,
-  deviceTag,
+  deviceTags,
   findCredentials,
   normalizeEmail,
   rememberDevice,
@@ -79,8 +79,9 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     deps.rateLimiter.peek(failures, deps.clock.now()),
     findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
-  const device = deviceTag(deps.config, context.ip);
-  const known = credentials?.knownDevices.includes(device) ?? false;
+  const [device, ...previous] = deviceTags(deps.config, context.ip) as [string, ...string[]];
+  const knownAs = credentials?.knownDevices.find((tag) => tag === device || previous.includes(tag));
+  const known = knownAs !== undefined;
   if (limited.exhausted.has('loginFailuresPerAccountIp') || (limited.exhausted.has('loginFailuresPerAccount') && !known)) {
     deps.logger.event('rate_limited', context, { outcome: 'denied', reason: 'login' });
     throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(limited.retryAfterMs / 1000)) });
@@ -95,7 +96,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
   await upgradePasswordHash(deps, credentials, password);
   const [session] = await Promise.all([
     createSession(deps, user, { name: input.deviceName ?? '', userAgent: context.userAgent, ip: context.ip }, { redis: deps.pipelinedRedis }),
-    known ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
+    knownAs === device ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
   ]);
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: session.sessionId });
   for (const evicted of session.evicted) {

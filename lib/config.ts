@@ -11,7 +11,7 @@ export type RateLimit = { limit: number; windowSeconds: number } | null;
  * variables, serverless.yml, and loads nothing else):
  * - `store`: Redis (UPSTASH_REDIS_REST_URL/TOKEN);
  * - `sign`: signs access tokens and mints refresh tokens (JWT_PRIVATE_KEY, or JWT_SECRET under
- *   HS256, and REFRESH_TOKEN_SECRET);
+ *   HS256, and AUTH_SECRET);
  * - `verify`: verifies access tokens with public keys only (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS;
  *   JWT_SECRET under HS256, where verifying needs the shared secret);
  * - `publish`: serves the public keys (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS; nothing under HS256).
@@ -46,10 +46,14 @@ export interface Config {
   jwtPublicKey: Record<string, unknown> | undefined;
   /** Shared secret bytes (HS256, with `sign` or `verify`); undefined otherwise. */
   jwtSecret: Uint8Array | undefined;
-  /** MAC key of refresh tokens, derived (HKDF) from REFRESH_TOKEN_SECRET; only with `sign`; never in Redis. */
-  refreshTokenKey: Buffer | undefined;
-  /** Key of the known-device tags of login (HKDF from REFRESH_TOKEN_SECRET, another label); only with `sign`. */
-  deviceTagKey: Buffer | undefined;
+  /**
+   * MAC keys of refresh tokens, derived (HKDF) from AUTH_SECRET, then from AUTH_SECRET_PREVIOUS
+   * during a rotation: new tokens use the first, every one verifies. Only with `sign`; never in
+   * Redis. Empty otherwise.
+   */
+  refreshTokenKeys: Buffer[];
+  /** Keys of the known-device tags of login (HKDF, another label), in the same order. */
+  deviceTagKeys: Buffer[];
   /** Extra public JWKs still accepted for verification (rotation). */
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
@@ -126,10 +130,17 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
   };
 }
 
-function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKey: Buffer | undefined; deviceTagKey: Buffer | undefined } {
-  if (!sign) return { refreshTokenKey: undefined, deviceTagKey: undefined };
-  const raw = secret(env, 'REFRESH_TOKEN_SECRET');
-  return { refreshTokenKey: deriveRefreshTokenKey(raw), deviceTagKey: deriveKey(raw, 'known-device-v1') };
+/**
+ * The server-held keys, each derived per purpose (HKDF) from AUTH_SECRET, and from
+ * AUTH_SECRET_PREVIOUS while a rotation is under way (accepted, never used for new values).
+ */
+function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKeys: Buffer[]; deviceTagKeys: Buffer[] } {
+  if (!sign) return { refreshTokenKeys: [], deviceTagKeys: [] };
+  const secrets = [secret(env, 'AUTH_SECRET'), ...(env.AUTH_SECRET_PREVIOUS?.trim() ? [secret(env, 'AUTH_SECRET_PREVIOUS')] : [])];
+  return {
+    refreshTokenKeys: secrets.map((raw) => deriveRefreshTokenKey(raw)),
+    deviceTagKeys: secrets.map((raw) => deriveKey(raw, 'known-device-v1')),
+  };
 }
 
 function keyPrefix(env: Env, name: string): string {

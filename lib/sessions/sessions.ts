@@ -62,10 +62,15 @@ export type RotationResult =
   | { outcome: 'reused'; sessionId: string; userId: string }
   | { outcome: 'invalid'; sessionId?: string };
 
-/** The refresh tokens' MAC key; only functions configured to `sign` hold it. */
+/** The refresh tokens' MAC keys (current first); only functions configured to `sign` hold them. */
+function refreshKeysOf(config: Config): Buffer[] {
+  if (config.refreshTokenKeys.length === 0) throw new ConfigError('AUTH_SECRET is required by a function that issues or rotates refresh tokens.');
+  return config.refreshTokenKeys;
+}
+
+/** New tokens are made under the current key only. */
 function refreshKeyOf(config: Config): Buffer {
-  if (!config.refreshTokenKey) throw new ConfigError('REFRESH_TOKEN_SECRET is required by a function that issues or rotates refresh tokens.');
-  return config.refreshTokenKey;
+  return refreshKeysOf(config)[0]!;
 }
 
 /**
@@ -135,7 +140,9 @@ export async function createSession(
  */
 export async function rotateRefreshToken(deps: Deps, refreshToken: string): Promise<RotationResult> {
   const { config, keys } = deps;
-  const claims = parseRefreshToken(refreshKeyOf(config), refreshToken);
+  // A token made under AUTH_SECRET_PREVIOUS still verifies during a rotation; its successor
+  // is made under the current key.
+  const claims = refreshKeysOf(config).reduce<ReturnType<typeof parseRefreshToken>>((found, key) => found ?? parseRefreshToken(key, refreshToken), null);
   if (!claims) return { outcome: 'invalid' };
   const { userId, sessionId } = claims;
 

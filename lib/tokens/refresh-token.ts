@@ -6,7 +6,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * - user id and session id: the server-made 128-bit ids (22 base64url characters); the user id
  *   is there so the store finds the session in its user's Redis Cluster slot.
  * - generation: how many times the session has rotated (decimal, 0 for a new session).
- * - mac: HMAC-SHA256 over the three, under a key derived (HKDF) from REFRESH_TOKEN_SECRET,
+ * - mac: HMAC-SHA256 over the three, under a key derived (HKDF) from AUTH_SECRET,
  *   which lives only in the functions' configuration, never in Redis.
  *
  * What that buys (the design of Supabase Auth's v2 refresh tokens): the session stores only its
@@ -32,7 +32,7 @@ export function deriveKey(secret: Uint8Array, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), label, 32));
 }
 
-/** The MAC key, derived once from REFRESH_TOKEN_SECRET (so the raw secret is used for nothing else). */
+/** The MAC key, derived once from AUTH_SECRET (so the raw secret is used for nothing else). */
 export function deriveRefreshTokenKey(secret: Uint8Array): Buffer {
   return deriveKey(secret, MAC_LABEL);
 }

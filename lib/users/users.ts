@@ -96,7 +96,7 @@ export interface Credentials {
   id: string;
   email: string;
   passwordHash: string;
-  /** Tags of the devices (client IPs) that signed in to the account lately ({@link deviceTag}). */
+  /** Tags of the devices (client IPs) that signed in to the account lately ({@link deviceTags}). */
   knownDevices: string[];
 }
 
@@ -104,12 +104,13 @@ export interface Credentials {
 const MAX_KNOWN_DEVICES = 10;
 
 /**
- * The tag a device (a client IP) is remembered by: HMAC-SHA256 under a server key (an IP has
+ * The tags a device (a client IP) is known by, the current key's first (AUTH_SECRET_PREVIOUS
+ * during a rotation recognizes devices remembered before it): HMAC-SHA256 under a server key (an IP has
  * too little entropy for a plain hash to hide it in a copy of Redis), 96 bits, base64url.
  */
-export function deviceTag(config: Config, ip: string): string {
-  if (!config.deviceTagKey) throw new ConfigError('REFRESH_TOKEN_SECRET is required by a function that signs users in.');
-  return createHmac('sha256', config.deviceTagKey).update(ip).digest().subarray(0, 12).toString('base64url');
+export function deviceTags(config: Config, ip: string): string[] {
+  if (config.deviceTagKeys.length === 0) throw new ConfigError('AUTH_SECRET is required by a function that signs users in.');
+  return config.deviceTagKeys.map((key) => createHmac('sha256', key).update(ip).digest().subarray(0, 12).toString('base64url'));
 }
 
 /**

@@ -162,7 +162,7 @@ describe('auth event logs', () => {
     // functions/http.ts does
     const brokenId = randomBytes(16).toString('base64url');
     await deps.redis.set(deps.keys.session(user.id, brokenId), 'not a hash');
-    const brokenToken = formatRefreshToken(deps.config.refreshTokenKey!, { userId: user.id, sessionId: brokenId, generation: 0 });
+    const brokenToken = formatRefreshToken(deps.config.refreshTokenKeys[0]!, { userId: user.id, sessionId: brokenId, generation: 0 });
     secrets.add(brokenToken).add(brokenToken.split('.')[3]!);
     const faultContext = context(['store_fault']);
     const fault = await expectCode(refresh(deps, brokenToken, faultContext), 'service_unavailable');

@@ -21,7 +21,7 @@ import {
 } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { AuthError, StoreUnavailableError } from '../../lib/errors';
-import { createTestClock, createTestDeps, TEST_REFRESH_TOKEN_SECRET, testContext } from '../support/deps';
+import { createTestClock, createTestDeps, TEST_AUTH_SECRET, testContext } from '../support/deps';
 import {
   captureLogger,
   expectAuthError,
@@ -252,7 +252,7 @@ describe('the authorizer handler', () => {
       REDIS_KEY_PREFIX: deps.config.redisKeyPrefix,
       JWT_PRIVATE_KEY: JSON.stringify(deps.config.jwtPrivateKey),
       JWT_PUBLIC_KEY: JSON.stringify(deps.keyRing.jwks.keys[0]),
-      REFRESH_TOKEN_SECRET: TEST_REFRESH_TOKEN_SECRET,
+      AUTH_SECRET: TEST_AUTH_SECRET,
       JWT_ISSUER: deps.config.jwtIssuer,
       JWT_AUDIENCE: deps.config.jwtAudience,
       POWERTOOLS_LOG_LEVEL: 'SILENT',

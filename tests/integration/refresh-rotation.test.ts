@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authorize, refresh, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
-import { createTestClock, createTestDeps, testContext } from '../support/deps';
+import { createTestClock, createTestDeps, TEST_AUTH_SECRET, testContext } from '../support/deps';
 import { NO_LIMITS, captureLogger, expectAuthError, flatToRecord, outcomeOf, registerAndLogin } from './helpers';
 
 async function setup(env: Record<string, string> = {}) {
@@ -265,6 +265,26 @@ describe('tokens that are not this session’s', () => {
     await expectAuthError(refresh(deps, `${tokens.user.id}.${otherSession}.${generation}.${otherMac}`, testContext()), 'invalid_token');
     // Both sessions still rotate.
     expect((await refresh(deps, tokens.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
+    expect((await refresh(deps, other.tokens.refreshToken, testContext())).sessionId).toBe(other.tokens.sessionId);
+  });
+});
+
+describe('rotating AUTH_SECRET', () => {
+  it('with the old value in AUTH_SECRET_PREVIOUS, tokens made under it still refresh (and their successors use the new one); without it, they are invalid and nothing is revoked', async () => {
+    const { deps, tokens } = await setup();
+    const old = deps.config.redisKeyPrefix;
+    const rotating = await createTestDeps({ ...NO_LIMITS, REDIS_KEY_PREFIX: old, AUTH_SECRET: 'b'.repeat(40), AUTH_SECRET_PREVIOUS: TEST_AUTH_SECRET });
+    const rotated = await refresh(rotating, tokens.refreshToken, testContext());
+    expect(rotated.sessionId).toBe(tokens.sessionId);
+    // The successor is made under the new secret: the old deployment cannot read it...
+    await expectAuthError(refresh(deps, rotated.refreshToken, testContext()), 'invalid_token');
+    // ...and once the previous secret is dropped, only new-secret tokens work.
+    const done = await createTestDeps({ ...NO_LIMITS, REDIS_KEY_PREFIX: old, AUTH_SECRET: 'b'.repeat(40) });
+    const next = await refresh(done, rotated.refreshToken, testContext());
+    expect(next.sessionId).toBe(tokens.sessionId);
+    const other = await registerAndLogin(deps);
+    await expectAuthError(refresh(done, other.tokens.refreshToken, testContext()), 'invalid_token');
+    // Refused for its key, not taken for reuse: the other session still refreshes where its key is known.
     expect((await refresh(deps, other.tokens.refreshToken, testContext())).sessionId).toBe(other.tokens.sessionId);
   });
 });

@@ -15,7 +15,7 @@ export const silentLogger: AuthLogger = { event: () => undefined, error: () => u
 
 let signingKey: Promise<string> | undefined;
 /** One refresh-token secret per test process, so deps made by one test accept each other's tokens. */
-export const TEST_REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64url');
+export const TEST_AUTH_SECRET = randomBytes(32).toString('base64url');
 
 /**
  * Real deps for integration tests: the real @upstash/redis client against the gateway started
@@ -31,7 +31,7 @@ export async function createTestDeps(env: Record<string, string> = {}, overrides
       UPSTASH_REDIS_REST_TOKEN: inject('gatewayToken'),
       REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:`,
       JWT_PRIVATE_KEY: await signingKey,
-      REFRESH_TOKEN_SECRET: TEST_REFRESH_TOKEN_SECRET,
+      AUTH_SECRET: TEST_AUTH_SECRET,
       JWT_ISSUER: 'https://auth.test',
       JWT_AUDIENCE: 'https://api.test',
       BCRYPT_COST: '4',

@@ -387,7 +387,7 @@ describe('authorizer', () => {
     afterAll(() => store.close());
 
     it('allows a valid token with no private key and no refresh-token secret in its environment', async () => {
-      const { authorizer, restore } = await importAuthorizer({ UPSTASH_REDIS_REST_URL: store.url, JWT_PRIVATE_KEY: undefined, REFRESH_TOKEN_SECRET: undefined });
+      const { authorizer, restore } = await importAuthorizer({ UPSTASH_REDIS_REST_URL: store.url, JWT_PRIVATE_KEY: undefined, AUTH_SECRET: undefined });
       try {
         expect(await authorizer.handler(v2Event({ authorization: `Bearer ${await issue()}` }))).toMatchObject({ isAuthorized: true });
       } finally {

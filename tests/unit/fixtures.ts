@@ -24,7 +24,7 @@ export function baseEnv(overrides: Env = {}): Env {
     UPSTASH_REDIS_REST_TOKEN: 'unit-test-token',
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
-    REFRESH_TOKEN_SECRET: 'unit-test-refresh-token-secret-of-32-bytes-or-more',
+    AUTH_SECRET: 'unit-test-auth-secret-of-32-bytes-or-more',
     BCRYPT_COST: '4',
     ...overrides,
   };

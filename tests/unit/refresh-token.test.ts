@@ -4,7 +4,7 @@ import { deriveRefreshTokenKey, formatRefreshToken, parseRefreshToken } from '..
 import { SESSION_ID } from './fixtures';
 
 const USER_ID = 'u'.repeat(21) + 'A';
-const KEY = deriveRefreshTokenKey(new TextEncoder().encode('unit-test-refresh-token-secret-of-32-bytes-or-more'));
+const KEY = deriveRefreshTokenKey(new TextEncoder().encode('unit-test-auth-secret-of-32-bytes-or-more'));
 const OTHER_KEY = deriveRefreshTokenKey(randomBytes(32));
 const CLAIMS = { userId: USER_ID, sessionId: SESSION_ID, generation: 7 };
 const TOKEN = formatRefreshToken(KEY, CLAIMS);

@@ -19,7 +19,7 @@ const template = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), 
 
 const SECRETS_BY_NEED = {
   store: ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'],
-  sign: ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'REFRESH_TOKEN_SECRET'],
+  sign: ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'AUTH_SECRET', 'AUTH_SECRET_PREVIOUS'],
   verify: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS', 'JWT_SECRET'],
   publish: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS'],
 } as const;
