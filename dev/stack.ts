@@ -6,6 +6,7 @@ import { loadConfig } from '../lib/config';
 import { startGateway, type Gateway } from './gateway';
 import { startExamplesServer } from './examples-server';
 import { generateHmacSecret, generateSigningKey, publicJwkOf } from './keys';
+import { startMaildev, type Maildev } from './maildev';
 import { startRedisCluster } from './redis-cluster';
 import { startRedisServer } from './redis-server';
 
@@ -25,6 +26,8 @@ export interface StackOptions {
   output?: 'inherit' | 'ignore';
   /** Serve examples/browser/ on this port (and allow it in CORS when CORS_ALLOWED_ORIGINS is unset). */
   examplesPort?: number;
+  /** maildev's SMTP and web ports (npm start: 1025 and 1080); free ports when unset. */
+  maildevPorts?: { smtp: number; web: number };
   /**
    * Keys and Redis data are kept under .dev/ and reused across starts (default, `npm start`:
    * redis-server with an append-only file in .dev/redis), or made fresh and thrown away (tests).
@@ -35,6 +38,8 @@ export interface StackOptions {
 
 export interface Stack {
   url: string;
+  /** The local inbox: web UI, and REST API under /api (GET /api/email). */
+  mailUrl: string;
   /** The example browser client, when `examplesPort` was given. */
   examplesUrl?: string;
   gateway: Gateway;
@@ -65,12 +70,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       : await startRedisServer({ dir: mkdtempSync(path.join(ROOT, '.tmp', 'redis-')), log });
   if (persist && !useCluster) log(`Redis data persists in ${path.relative(ROOT, path.join(DEV_DIR, 'redis'))} (append-only file); delete it to start empty.`);
   let gateway: Gateway | undefined;
+  let maildev: Maildev | undefined;
   let offline: ChildProcess | undefined;
   let examples: { url: string; close(): Promise<void> } | undefined;
   const stop = async () => {
     await examples?.close();
     if (offline && offline.exitCode === null) await killProcessGroup(offline);
     await gateway?.close();
+    await maildev?.stop();
     await redis.stop();
   };
   try {
@@ -81,15 +88,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     log(`${'nodes' in redis ? 'Redis Cluster' : `redis-server on 127.0.0.1:${redis.port}`}, Upstash REST gateway on ${gateway.url}`);
 
+    maildev = await startMaildev({ ...(options.maildevPorts ? { smtpPort: options.maildevPorts.smtp, webPort: options.maildevPorts.web } : {}), log });
     const examplesOrigin = options.examplesPort ? `http://localhost:${options.examplesPort}` : undefined;
+    // Links in mails lead to the example app when it is served, else to the API's own origin.
+    const appOrigin = examplesOrigin ?? `http://localhost:${port}`;
     const env: Record<string, string> = {
       JWT_ISSUER: `http://localhost:${port}`,
       JWT_AUDIENCE: `http://localhost:${port}`,
       ...(examplesOrigin ? { CORS_ALLOWED_ORIGINS: examplesOrigin } : {}),
+      MAIL_FROM: 'auth@localhost.test',
+      EMAIL_VERIFY_URL: `${appOrigin}/#verify={token}`,
+      PASSWORD_RESET_URL: `${appOrigin}/#reset={token}`,
       ...baseEnv,
       ...(await developmentKeys(baseEnv, persist, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,
       UPSTASH_REDIS_REST_TOKEN: token,
+      SMTP_URL: baseEnv.SMTP_URL || maildev.smtpUrl,
       PORT: String(port),
       LAMBDA_PORT: String(options.lambdaPort ?? port + 2),
       // serverless-esbuild leaves a folder per build in TMPDIR: keep them in the project.
@@ -122,7 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       examples = await startExamplesServer({ port: options.examplesPort, apiUrl: `http://localhost:${port}`, dir: path.join(ROOT, 'examples/browser') });
       log(`example browser client on ${examples.url} (CORS_ALLOWED_ORIGINS=${env.CORS_ALLOWED_ORIGINS})`);
     }
-    return { url, ...(examples ? { examplesUrl: examples.url } : {}), gateway, env, stop };
+    return { url, mailUrl: maildev.webUrl, ...(examples ? { examplesUrl: examples.url } : {}), gateway, env, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -10,12 +10,13 @@ async function main(): Promise<void> {
   const log = (message: string) => console.log(`[dev] ${message}`);
 
   const examplesPort = Number(process.env.EXAMPLES_PORT ?? 8080);
-  const stack = await startStack({ port, examplesPort, log });
+  const maildevPorts = { smtp: Number(process.env.MAILDEV_SMTP_PORT ?? 1025), web: Number(process.env.MAILDEV_WEB_PORT ?? 1080) };
+  const stack = await startStack({ port, examplesPort, maildevPorts, log });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    log('stopping serverless-offline, the gateway and redis-server...');
+    log('stopping serverless-offline, the gateway, maildev and redis-server...');
     await stack.stop();
     process.exit(0);
   };
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   console.log(`
 [dev] The auth API is up on ${url}  (Ctrl-C stops everything)
 [dev] Example browser client: ${stack.examplesUrl}
+[dev] Mail inbox (every mail the stack sends): ${stack.mailUrl}  (REST: ${stack.mailUrl}/api/email)
 
   curl -s -X POST ${url}/auth/register -H 'Content-Type: application/json' \\
        -d '{"email":"ada@example.com","password":"correct horse battery"}'

@@ -1,5 +1,5 @@
 import type { ConfigNeeds } from '../lib/config';
-import { createDeps, type Deps } from '../lib/deps';
+import { createDeps, type Deps, type MailerFactory } from '../lib/deps';
 
 /** By needs: each function is bundled on its own, but a process that loads several handlers (tests) must not share one function's deps with another. */
 const depsByNeeds = new Map<string, Promise<Deps>>();
@@ -13,11 +13,11 @@ let latest: Promise<Deps> | undefined;
  * answers a clean 500 (or the authorizer denies) instead of the runtime printing a stack
  * trace; {@link logError} logs it, naming the variable.
  */
-export function initDeps(needs: ConfigNeeds): Promise<Deps> {
+export function initDeps(needs: ConfigNeeds, createMailer?: MailerFactory): Promise<Deps> {
   const key = JSON.stringify(needs);
   let deps = depsByNeeds.get(key);
   if (!deps) {
-    deps = createDeps({ needs });
+    deps = createDeps({ needs, ...(createMailer ? { createMailer } : {}) });
     deps.catch(() => undefined);
     depsByNeeds.set(key, deps);
   }

@@ -10,6 +10,7 @@ import type { TokenResponse } from '../lib/auth';
 import type { RequestContext } from '../lib/log';
 import { refreshCookie, type RefreshTransport } from './refresh-cookie';
 import type { ConfigNeeds } from '../lib/config';
+import type { MailerFactory } from '../lib/deps';
 import { depsIfReady, initDeps, logError } from './cold-start';
 
 /** Bodies over this many bytes are refused before anything parses or hashes them. */
@@ -43,10 +44,10 @@ export function json(statusCode: number, body?: unknown, headers: Record<string,
  * returns {@link json}; it never builds an error response itself.
  */
 export function httpHandler<TBody = undefined>(
-  options: { body: BodyMode; needs: ConfigNeeds },
+  options: { body: BodyMode; needs: ConfigNeeds; createMailer?: MailerFactory },
   handle: (input: HandlerInput<TBody>) => Promise<HttpResult>,
 ) {
-  const depsPromise = initDeps(options.needs);
+  const depsPromise = initDeps(options.needs, options.createMailer);
   const core = async (event: HttpEvent, lambdaContext: Context): Promise<APIGatewayProxyResultV2> => {
     const deps = await depsPromise;
     const result = await handle({
@@ -80,6 +81,12 @@ export function tokenResponse(tokens: TokenResponse, transport: RefreshTransport
 /** Cookies the client sent (payload 2.0 `cookies`, or a `Cookie` header). */
 export function requestCookies(event: HttpEvent): string[] {
   return event.cookies ?? (event.headers?.cookie ? [event.headers.cookie] : []);
+}
+
+/** `METHOD /path` of the request, for a function that serves several routes. */
+export function routeOf(event: HttpEvent): string {
+  const http = event.requestContext?.http;
+  return `${http?.method ?? ''} ${event.rawPath ?? http?.path ?? ''}`;
 }
 
 /** A request header by its lower-case name (HTTP API lower-cases them). */

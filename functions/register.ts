@@ -1,8 +1,9 @@
+import { createMailer } from '../lib/mail/mailer';
 import { register } from '../lib/auth';
 import { httpHandler, json, requireObject, requireString } from './http';
 
-/** POST /auth/register `{email, password}` → 201 `{user:{id,email,createdAt}}`. */
-export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true } }, async ({ body, deps, context }) => {
+/** POST /auth/register `{email, password}` → 201 `{user:{id,email,emailVerified,createdAt}}`; a verification link is mailed. */
+export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true, mail: true }, createMailer }, async ({ body, deps, context }) => {
   const input = requireObject(body);
   const user = await register(
     deps,

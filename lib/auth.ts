@@ -14,6 +14,7 @@ import {
 } from './sessions/sessions';
 import { signAccessToken, verifyAccessToken } from './tokens/access-token';
 import type { Attempt } from './rate-limit';
+import { sendFirstVerification } from './account/email-verification';
 import { normalizePassword } from './users/passwords';
 import {
   checkPassword,
@@ -147,7 +148,9 @@ export async function register(
   normalizeEmail(input.email);
   normalizePassword(input.password, true);
   await limit(deps, context, 'register', [{ name: 'registerPerIp', identifier: context.ip }]);
-  return registerUser(deps, input, context);
+  const user = await registerUser(deps, input, context);
+  await sendFirstVerification(deps, user, context);
+  return user;
 }
 
 async function limit(deps: Deps, context: RequestContext, action: string, attempts: Attempt[]): Promise<void> {
@@ -188,7 +191,7 @@ export async function revokeMySession(deps: Deps, principal: Principal, sessionI
 }
 
 /** The caller's user and session; `invalid_token` if the session ended meanwhile. */
-export async function me(deps: Deps, principal: Principal): Promise<{ user: User; session: { id: string } }> {
+export async function me(deps: Deps, principal: Principal): Promise<{ user: RegisteredUser; session: { id: string } }> {
   const user = await findSessionUser(deps, principal.userId, principal.sessionId);
   if (!user) throw new AuthError('invalid_token');
   return { user, session: { id: principal.sessionId } };

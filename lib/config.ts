@@ -14,17 +14,29 @@ export type RateLimit = { limit: number; windowSeconds: number } | null;
  *   HS256, and AUTH_SECRET);
  * - `verify`: verifies access tokens with public keys only (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS;
  *   JWT_SECRET under HS256, where verifying needs the shared secret);
- * - `publish`: serves the public keys (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS; nothing under HS256).
+ * - `publish`: serves the public keys (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS; nothing under HS256);
+ * - `mail`: sends mail (SMTP_URL, or SES with the function's role; MAIL_FROM and the link templates).
  */
 export interface ConfigNeeds {
   store?: boolean;
   sign?: boolean;
   verify?: boolean;
   publish?: boolean;
+  mail?: boolean;
 }
 
 /** Everything: lib/ used in-process (tests, the benchmark, scripts). */
-export const ALL_NEEDS: Required<ConfigNeeds> = { store: true, sign: true, verify: true, publish: true };
+export const ALL_NEEDS: Required<ConfigNeeds> = { store: true, sign: true, verify: true, publish: true, mail: true };
+
+export interface MailConfig {
+  from: string;
+  /** Unset: Amazon SES with the function's IAM role. */
+  smtpUrl: string | undefined;
+  timeoutMs: number;
+  /** Link templates with `{token}`. */
+  emailVerifyUrl: string;
+  passwordResetUrl: string;
+}
 
 export interface Config {
   /** What this function loaded; the fields of the other needs are empty. */
@@ -72,7 +84,21 @@ export interface Config {
     loginFailuresPerAccount: RateLimit;
     registerPerIp: RateLimit;
     refreshPerSession: RateLimit;
+    mailPerEmail: RateLimit;
+    mailPerIp: RateLimit;
   };
+  /** Only with `mail`. */
+  mail: MailConfig | undefined;
+  emailVerifyTtlSeconds: number;
+  passwordResetTtlSeconds: number;
+  /** Login of an unverified account answers `email_not_verified` after a correct password. */
+  requireVerifiedEmail: boolean;
+  /**
+   * Forgot and resend answer no earlier than this after they started, mail or no mail, so
+   * their timing does not tell a known address from an unknown one (SPEC); a mail still
+   * going out then is left to finish on its own.
+   */
+  mailResponseFloorMs: number;
   /** Origins allowed by CORS (with credentials); empty = CORS off (no CORS headers at all). */
   corsAllowedOrigins: string[];
   /** Where login puts the refresh token when the client does not say: body or cookie. */
@@ -87,7 +113,7 @@ type Env = Record<string, string | undefined>;
  * malformed or unsafe (a short HS256 secret, a private JWK without `kid`).
  */
 export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEEDS): Config {
-  const needs = { store: false, sign: false, verify: false, publish: false, ...wanted };
+  const needs = { store: false, sign: false, verify: false, publish: false, mail: false, ...wanted };
   const jwtAlgorithm = oneOf(env, 'JWT_ALGORITHM', ['EdDSA', 'ES256', 'HS256'] as const, 'EdDSA');
   const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400);
   const refreshTokenTtlSeconds = integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 604_800, 1, 31_536_000);
@@ -124,7 +150,14 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_PER_ACCOUNT', '50/3600s'),
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_PER_IP', '10/3600s'),
       refreshPerSession: rateLimit(env, 'RATE_LIMIT_REFRESH_PER_SESSION', '30/60s'),
+      mailPerEmail: rateLimit(env, 'RATE_LIMIT_MAIL_PER_EMAIL', '3/3600s'),
+      mailPerIp: rateLimit(env, 'RATE_LIMIT_MAIL_PER_IP', '20/3600s'),
     },
+    mail: needs.mail ? mailConfig(env) : undefined,
+    emailVerifyTtlSeconds: integer(env, 'EMAIL_VERIFY_TTL_SECONDS', 86_400, 60, 2_592_000),
+    passwordResetTtlSeconds: integer(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86_400),
+    requireVerifiedEmail: boolean(env, 'REQUIRE_VERIFIED_EMAIL', false),
+    mailResponseFloorMs: integer(env, 'MAIL_RESPONSE_FLOOR_MS', 400, 0, 5000),
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
   };
@@ -141,6 +174,38 @@ function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKeys: Buffer
     refreshTokenKeys: secrets.map((raw) => deriveRefreshTokenKey(raw)),
     deviceTagKeys: secrets.map((raw) => deriveKey(raw, 'known-device-v1')),
   };
+}
+
+function mailConfig(env: Env): MailConfig {
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) throw new ConfigError(`SMTP_URL must be smtp://host:port or smtps://host:port, got "${smtpUrl}".`);
+  const from = required(env, 'MAIL_FROM');
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(from) && !/^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(from)) {
+    throw new ConfigError(`MAIL_FROM must be an address (or "Name <address>"), got "${from}".`);
+  }
+  return {
+    from,
+    smtpUrl,
+    timeoutMs: integer(env, 'MAIL_TIMEOUT_MS', 3000, 100, 10_000),
+    emailVerifyUrl: linkTemplate(env, 'EMAIL_VERIFY_URL'),
+    passwordResetUrl: linkTemplate(env, 'PASSWORD_RESET_URL'),
+  };
+}
+
+function linkTemplate(env: Env, name: string): string {
+  const value = required(env, name);
+  if (!value.includes('{token}')) throw new ConfigError(`${name} must contain {token}, got "${value}".`);
+  const loopback = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(value);
+  if (!/^https:\/\/[^\s]+$/.test(value) && !loopback) throw new ConfigError(`${name} must be an https URL (plain http only for a loopback address), got "${value}".`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}".`);
 }
 
 function keyPrefix(env: Env, name: string): string {

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Requester } from '@upstash/redis';
 import { ALL_NEEDS, loadConfig, type Config, type ConfigNeeds } from './config';
+import type { MailConfig } from './config';
+import type { Mailer } from './mail/mailer';
+
+/**
+ * Makes the mail adapter (lib/mail/mailer.ts `createMailer`). Passed in by the functions that
+ * send mail rather than imported here, so that nodemailer and the SES client are bundled into
+ * those functions only, not into the authorizer or the others.
+ */
+export type MailerFactory = (config: MailConfig) => Mailer;
 import { createAuthLogger, type AuthLogger } from './log';
 import { createRateLimiter, type RateLimiter } from './rate-limit';
 import { createKeys, type RedisKeys } from './store/keys';
@@ -34,6 +43,8 @@ export interface Deps {
   ids: Ids;
   logger: AuthLogger;
   rateLimiter: RateLimiter;
+  /** The mail port (lib/mail/mailer.ts); a function configured without `mail` has one that refuses. */
+  mailer: Mailer;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -46,7 +57,7 @@ export const randomIds: Ids = { userId: randomId, sessionId: randomId, tokenId: 
  * Throws a ConfigError naming the variable when the configuration is unusable.
  */
 export async function createDeps(
-  overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined>; needs?: ConfigNeeds } = {},
+  overrides: Partial<Omit<Deps, 'config'>> & { env?: Record<string, string | undefined>; needs?: ConfigNeeds; createMailer?: MailerFactory } = {},
 ): Promise<Deps> {
   const config = loadConfig(overrides.env ?? process.env, overrides.needs ?? ALL_NEEDS);
   const redis =
@@ -64,6 +75,7 @@ export async function createDeps(
     clock: overrides.clock ?? systemClock,
     ids: overrides.ids ?? randomIds,
     logger: overrides.logger ?? createAuthLogger(),
+    mailer: overrides.mailer ?? (config.mail && overrides.createMailer ? overrides.createMailer(config.mail) : noMail),
   };
 }
 
@@ -74,3 +86,6 @@ function noStore(): Redis {
   };
   return new Redis(requester);
 }
+
+/** The mailer of a function configured without `mail`: any use is a bug. */
+const noMail: Mailer = { send: () => Promise.reject(new Error('this function is configured without mail (no `mail` need)')) };

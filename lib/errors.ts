@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'invalid_token',
   'token_reused',
   'forbidden',
+  'email_not_verified',
   'not_found',
   'email_taken',
   'payload_too_large',
@@ -26,6 +27,7 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   invalid_token: 'The token is invalid, expired or revoked.',
   token_reused: 'The refresh token was already used; the session has been revoked.',
   forbidden: 'The request is not allowed from this origin.',
+  email_not_verified: 'Confirm your email address first: follow the link mailed to you.',
   not_found: 'Not found.',
   email_taken: 'An account with this email already exists.',
   payload_too_large: 'The request body is larger than 16384 bytes.',
@@ -64,5 +66,16 @@ export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A mail could not be handed to the transport (SMTP down or hung, SES refusing). Surfaces as
+ * 503 `service_unavailable` where the mail is the request's purpose; elsewhere it is logged.
+ */
+export class MailUnavailableError extends AuthError {
+  constructor(cause: unknown) {
+    super('service_unavailable', 'The mail could not be sent; retry later.', { retryAfterSeconds: 5, cause });
+    this.name = 'MailUnavailableError';
   }
 }

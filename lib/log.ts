@@ -12,7 +12,16 @@ export type AuthEventName =
   | 'session_revoked'
   | 'session_evicted'
   | 'rate_limited'
-  | 'store_fault';
+  | 'store_fault'
+  | 'email_verification_sent'
+  | 'email_verified'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'password_changed'
+  | 'email_change_requested'
+  | 'email_changed'
+  | 'account_deleted'
+  | 'mail_failed';
 
 /** Who asked: taken from the API Gateway request context by the handler, never from headers. */
 export interface RequestContext {

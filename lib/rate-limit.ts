@@ -12,15 +12,19 @@ import { rateLimitIdentifier, type RedisKeys } from './store/keys';
  * - `loginFailuresPerAccount`: failed logins of one account from every IP together, the
  *   ceiling against distributed guessing; devices that signed in to the account before are
  *   exempt, so it never locks the owner out of a known device;
- * - `registerPerIp`: registrations from one client IP.
+ * - `registerPerIp`: registrations from one client IP;
+ * - `mailPerEmail`, `mailPerIp`: mails asked for (forgot, resend, verify/request) per address
+ *   (known or not) and per client IP.
  */
-export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp';
+export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp' | 'mailPerEmail' | 'mailPerIp';
 
 const KEY_NAMES: Record<LimitName, string> = {
   loginPerIp: 'login-ip',
   loginFailuresPerAccountIp: 'login-failures-account-ip',
   loginFailuresPerAccount: 'login-failures-account',
   registerPerIp: 'register-ip',
+  mailPerEmail: 'mail-email',
+  mailPerIp: 'mail-ip',
 };
 
 export interface Attempt {

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   invalid_token: 401,
   token_reused: 401,
   forbidden: 403,
+  email_not_verified: 403,
   not_found: 404,
   email_taken: 409,
   payload_too_large: 413,

@@ -4,7 +4,7 @@ import type { Deps } from '../deps';
 import type { Config } from '../config';
 import { AuthError, ConfigError, StoreUnavailableError } from '../errors';
 import type { RedisKeys } from '../store/keys';
-import { SESSION_FIELDS as F, USER_FIELDS } from '../store/schema';
+import { SESSION_FIELDS as F } from '../store/schema';
 import { guardStore, readHashFields, runScript } from '../store/redis';
 import { CREATE_SESSION } from '../store/scripts/create-session';
 import { LIST_SESSIONS } from '../store/scripts/list-sessions';
@@ -12,7 +12,7 @@ import { REVOKE_SESSION } from '../store/scripts/revoke-session';
 import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
-import type { User } from '../users/users';
+import { readUser, type RegisteredUser, type User } from '../users/users';
 
 /** How many rotation times a session keeps: tokens this many generations back can still get grace. */
 const ROTATION_HISTORY = 16;
@@ -111,9 +111,10 @@ export async function createSession(
       options.redis ?? deps.redis,
       CREATE_SESSION,
       [keys.user(user.id), keys.userSessions(user.id), keys.session(user.id, sessionId), ...evict.map((id) => keys.session(user.id, id))],
-      [now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), ...fields],
+      [now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), config.requireVerifiedEmail ? '1' : '0', ...fields],
     );
     if (outcome === 'no_user') throw new AuthError('invalid_credentials');
+    if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {
       const [email, ...evicted] = rest as [string, ...string[]];
       return {
@@ -195,7 +196,7 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
 }
 
 /** The ids in a user's session index (one request), with their session keys. */
-async function readSessionIndex(deps: Deps, userId: string): Promise<{ ids: string[]; keys: string[] }> {
+export async function readSessionIndex(deps: Deps, userId: string): Promise<{ ids: string[]; keys: string[] }> {
   const reply: unknown = await guardStore(() => deps.redis.zrange(deps.keys.userSessions(userId), 0, -1));
   const ids = Array.isArray(reply) ? reply.map(String) : [];
   return { ids, keys: ids.map((id) => deps.keys.session(userId, id)) };
@@ -221,17 +222,22 @@ async function overSessionIndex<T>(
 }
 
 /**
- * Revokes every session of a user; returns how many. Two store requests: the index, then one
+ * Revokes every session of a user (all but `except`, when given); returns how many. Two store requests: the index, then one
  * script over its sessions. Logins that land in between are caught by another round (two more
  * requests each, at most MAX_INDEX_ATTEMPTS rounds in all). Should logins keep landing after
  * that, the call still succeeds: every session that existed when it was asked is revoked, and
  * the newer ones are alive and listed (the index is never dropped while it holds any).
  */
-export async function revokeAllSessions(deps: Deps, userId: string): Promise<number> {
+export async function revokeAllSessions(deps: Deps, userId: string, options: { except?: string } = {}): Promise<number> {
   let total = 0;
   for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
-    const { ids, keys } = await readSessionIndex(deps, userId);
-    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...keys], [ids.join(' ')]);
+    const index = await readSessionIndex(deps, userId);
+    const ids = index.ids.filter((id) => id !== options.except);
+    const keys = ids.map((id) => deps.keys.session(userId, id));
+    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...keys], [
+      ids.join(' '),
+      options.except ?? '',
+    ]);
     total += Number(count);
     if (outcome === 'revoked') break;
   }
@@ -288,10 +294,10 @@ export async function readSessionLiveness(redis: Redis, keys: RedisKeys, userId:
  * The session's user when the session is alive, else `null` (GET /auth/me). One store
  * request: the session's liveness and the user's email, pipelined.
  */
-export async function findSessionUser(deps: Deps, userId: string, sessionId: string): Promise<User | null> {
-  const [live, [email]] = await Promise.all([
+export async function findSessionUser(deps: Deps, userId: string, sessionId: string): Promise<RegisteredUser | null> {
+  const [live, user] = await Promise.all([
     readSessionLiveness(deps.pipelinedRedis, deps.keys, userId, sessionId, deps.clock.now()),
-    readHashFields(deps.pipelinedRedis, deps.keys.user(userId), [USER_FIELDS.email]),
+    readUser(deps.pipelinedRedis, deps.keys, userId),
   ]);
-  return live && email ? { id: userId, email } : null;
+  return live && user ? user : null;
 }

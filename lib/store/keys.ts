@@ -15,6 +15,10 @@
  */
 export const KEY_LAYOUT_VERSION = 'v2';
 
+/** What an account token (mailed in a link) is for. */
+export type AccountTokenPurpose = 'verify' | 'reset' | 'email-change';
+export const ACCOUNT_TOKEN_PURPOSES: readonly AccountTokenPurpose[] = ['verify', 'reset', 'email-change'];
+
 export interface RedisKeys {
   /** Hash `{id, pw}`: normalized email → user id and password hash (login's lookup). No TTL. Untagged. */
   emailIndex(email: string): string;
@@ -27,6 +31,11 @@ export interface RedisKeys {
   session(userId: string, sessionId: string): string;
   /** Sorted set of a user's session ids, scored by the session's deadline (ms). TTL = latest deadline. */
   userSessions(userId: string): string;
+  /**
+   * Hash of the one pending account token of a purpose (fields: schema.ts ACCOUNT_TOKEN_FIELDS):
+   * a newer one replaces it. Expires with the token.
+   */
+  accountToken(userId: string, purpose: AccountTokenPurpose): string;
   /**
    * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
    * identifier goes in as {@link rateLimitIdentifier}.
@@ -50,6 +59,7 @@ export function createKeys(prefix: string): RedisKeys {
     user: (userId) => `${tagged(userId)}user`,
     session: (userId, sessionId) => `${tagged(userId)}session:${sessionId}`,
     userSessions: (userId) => `${tagged(userId)}sessions`,
+    accountToken: (userId, purpose) => `${tagged(userId)}token:${purpose}`,
     rateLimit: (name) => `${base}rl:${name}`,
   };
 }

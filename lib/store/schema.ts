@@ -25,6 +25,21 @@ export const USER_FIELDS = {
   email: 'email',
   /** ISO 8601 creation time. */
   createdAt: 'created',
+  /** '1' once the current email was confirmed through a mailed link. */
+  emailVerified: 'ev',
+} as const;
+
+/** Account token hash (`accountToken(userId, purpose)`): one pending token of one purpose. */
+export const ACCOUNT_TOKEN_FIELDS = {
+  /** SHA-256 of the token's secret (the secret itself is only in the mailed link). */
+  hash: 'h',
+  /** ms since the epoch. */
+  expiresAt: 'exp',
+  /** The address it was mailed to (the one to verify, reset or switch to). */
+  email: 'email',
+  /** Nonce of the request that holds it while it finishes a change in other slots, and until when (ms). */
+  claim: 'cl',
+  claimExpiresAt: 'clx',
 } as const;
 
 /**
@@ -61,4 +76,5 @@ export const DECLARED_FIELDS: ReadonlySet<string> = new Set([
   ...Object.values(EMAIL_INDEX_FIELDS),
   ...Object.values(USER_FIELDS),
   ...Object.values(SESSION_FIELDS),
+  ...Object.values(ACCOUNT_TOKEN_FIELDS),
 ]);

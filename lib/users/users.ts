@@ -18,7 +18,9 @@ export interface User {
   email: string;
 }
 
+/** The contract's `user` object (SPEC: `{id, email, emailVerified, createdAt, ...}`). */
 export interface RegisteredUser extends User {
+  emailVerified: boolean;
   /** ISO 8601. */
   createdAt: string;
 }
@@ -75,7 +77,7 @@ export async function registerUser(
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password, true);
   const passwordHash = await hashPassword(password, deps.config.bcryptCost);
-  const user = { id: deps.ids.userId(), email, createdAt: new Date(deps.clock.now()).toISOString() };
+  const user = { id: deps.ids.userId(), email, emailVerified: false, createdAt: new Date(deps.clock.now()).toISOString() };
   const record = deps.keys.user(user.id);
 
   await guardStore(() =>
@@ -170,7 +172,17 @@ export async function upgradePasswordHash(deps: Deps, credentials: Credentials, 
 }
 
 /** A user by id (the record in the user's slot), or `null`. One store request. */
-export async function findUserById(deps: Deps, userId: string): Promise<RegisteredUser | null> {
-  const [id, email, createdAt] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.userId, USER_FIELDS.email, USER_FIELDS.createdAt]);
-  return id === userId && email && createdAt ? { id, email, createdAt } : null;
+export function findUserById(deps: Deps, userId: string): Promise<RegisteredUser | null> {
+  return readUser(deps.redis, deps.keys, userId);
+}
+
+/** {@link findUserById} on the client given (GET /auth/me pipelines it with the session check). */
+export async function readUser(redis: Redis, keys: RedisKeys, userId: string): Promise<RegisteredUser | null> {
+  const [id, email, createdAt, verified] = await readHashFields(redis, keys.user(userId), [
+    USER_FIELDS.userId,
+    USER_FIELDS.email,
+    USER_FIELDS.createdAt,
+    USER_FIELDS.emailVerified,
+  ]);
+  return id === userId && email && createdAt ? { id, email, emailVerified: verified === '1', createdAt } : null;
 }

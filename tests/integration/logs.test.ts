@@ -112,7 +112,7 @@ describe('auth event logs', () => {
     secrets.add(PASSWORD).add(wrongPassword);
 
     // register, and a second one of the same email
-    const user = await register(deps, { email, password: PASSWORD }, context(['register']));
+    const user = await register(deps, { email, password: PASSWORD }, context(['register', 'email_verification_sent']));
     await rememberStored(deps, deps.keys.emailIndex(email), ['pw']);
     await expectCode(register(deps, { email, password: PASSWORD }, context(['register'])), 'email_taken');
 
@@ -149,7 +149,7 @@ describe('auth event logs', () => {
     await listMySessions(deps, principal(second));
 
     // rate limited: login per account, refresh per session
-    await register(strict, { email, password: PASSWORD }, context(['register']));
+    await register(strict, { email, password: PASSWORD }, context(['register', 'email_verification_sent']));
     await rememberStored(strict, strict.keys.emailIndex(email), ['pw']);
     const limited = remember(await login(strict, { email, password: PASSWORD }, context(['login_ok'])));
     await expectCode(login(strict, { email, password: wrongPassword }, context(['login_failed'])), 'invalid_credentials');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDeps, type Clock, type Deps } from '../../lib/deps';
 import { generateSigningKey } from '../../dev/keys';
+import { createMailer } from '../../lib/mail/mailer';
 import type { AuthLogger } from '../../lib/log';
 
 /** A clock tests move by hand: real time plus an offset, so Redis TTLs stay meaningful. */
@@ -25,6 +26,7 @@ export async function createTestDeps(env: Record<string, string> = {}, overrides
   signingKey ??= generateSigningKey('EdDSA').then(({ privateJwk }) => JSON.stringify(privateJwk));
   return createDeps({
     logger: silentLogger,
+    createMailer,
     ...overrides,
     env: {
       UPSTASH_REDIS_REST_URL: inject('gatewayUrl'),
@@ -32,6 +34,11 @@ export async function createTestDeps(env: Record<string, string> = {}, overrides
       REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:`,
       JWT_PRIVATE_KEY: await signingKey,
       AUTH_SECRET: TEST_AUTH_SECRET,
+      SMTP_URL: inject('smtpUrl'),
+      MAIL_FROM: 'auth@example.test',
+      EMAIL_VERIFY_URL: 'https://app.example.test/verify?token={token}',
+      PASSWORD_RESET_URL: 'https://app.example.test/reset?token={token}',
+      MAIL_RESPONSE_FLOOR_MS: '0',
       JWT_ISSUER: 'https://auth.test',
       JWT_AUDIENCE: 'https://api.test',
       BCRYPT_COST: '4',

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startGateway } from '../../dev/gateway';
+import { startMaildev } from '../../dev/maildev';
 import { startRedisCluster } from '../../dev/redis-cluster';
 import { startRedisServer } from '../../dev/redis-server';
 
@@ -12,6 +13,9 @@ declare module 'vitest' {
     gatewayToken: string;
     /** `single` (one redis-server) or `cluster` (three masters), by project name. */
     redisMode: 'single' | 'cluster';
+    /** The suite's maildev: SMTP_URL, and its REST API (GET /api/email). */
+    smtpUrl: string;
+    mailWebUrl: string;
   }
 }
 
@@ -28,10 +32,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const redis = mode === 'cluster' ? await startRedisCluster({ dir }) : await startRedisServer({ dir });
   const token = randomBytes(24).toString('base64url');
   const gateway = await startGateway({ ...('nodes' in redis ? { cluster: redis.nodes } : { redisPort: redis.port }), token });
+  const maildev = await startMaildev();
   project.provide('gatewayUrl', gateway.url);
   project.provide('gatewayToken', token);
   project.provide('redisMode', mode);
+  project.provide('smtpUrl', maildev.smtpUrl);
+  project.provide('mailWebUrl', maildev.webUrl);
   return async () => {
+    await maildev.stop();
     await gateway.close();
     await redis.stop();
   };

@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       loginFailuresPerAccount: { limit: 50, windowSeconds: 3600 },
       registerPerIp: { limit: 10, windowSeconds: 3600 },
       refreshPerSession: { limit: 30, windowSeconds: 60 },
+      mailPerEmail: { limit: 3, windowSeconds: 3600 },
+      mailPerIp: { limit: 20, windowSeconds: 3600 },
     });
     expect(config.jwtVerifyKeys).toEqual([]);
     expect(config.jwtSecret).toBeUndefined();

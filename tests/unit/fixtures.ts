@@ -25,6 +25,10 @@ export function baseEnv(overrides: Env = {}): Env {
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     AUTH_SECRET: 'unit-test-auth-secret-of-32-bytes-or-more',
+    MAIL_FROM: 'auth@example.test',
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    EMAIL_VERIFY_URL: 'https://app.example.test/verify?token={token}',
+    PASSWORD_RESET_URL: 'https://app.example.test/reset?token={token}',
     BCRYPT_COST: '4',
     ...overrides,
   };

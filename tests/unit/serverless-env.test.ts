@@ -22,6 +22,8 @@ const SECRETS_BY_NEED = {
   sign: ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'AUTH_SECRET', 'AUTH_SECRET_PREVIOUS'],
   verify: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS', 'JWT_SECRET'],
   publish: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS'],
+  // An SMTP URL may carry the relay's credentials.
+  mail: ['SMTP_URL'],
 } as const;
 const ALL_SECRETS = new Set(Object.values(SECRETS_BY_NEED).flat());
 type Need = keyof typeof SECRETS_BY_NEED;
@@ -39,7 +41,7 @@ describe('serverless.yml environments (least privilege)', () => {
 
   it('covers every function', () => {
     expect(functions.map(([name]) => name).sort()).toEqual(
-      ['authorizer', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'refresh', 'register', 'sessions'].sort(),
+      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'password', 'refresh', 'register', 'sessions'].sort(),
     );
   });
 
@@ -55,7 +57,8 @@ describe('serverless.yml environments (least privilege)', () => {
     expect(needsOf('jwks')).toEqual(['publish']);
     expect(needsOf('metadata')).toEqual(['publish']);
     expect(needsOf('authorizer')).toEqual(['store', 'verify']);
-    for (const name of ['register', 'logout', 'logout-all', 'sessions', 'me']) expect(needsOf(name), name).toEqual(['store']);
+    for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account']) expect(needsOf(name), name).toEqual(['store']);
+    for (const name of ['register', 'email', 'password']) expect(needsOf(name), name).toEqual(['mail', 'store']);
     for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
     expect(needsOf('example-protected')).toEqual([]);
   });

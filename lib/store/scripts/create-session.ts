@@ -16,7 +16,9 @@
  * - the index key expires with the latest session in it;
  * - a retry of this very call (same session id) changes nothing more and succeeds.
  *
- * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'no_user'}.
+ * - with REQUIRE_VERIFIED_EMAIL, an account whose email is not verified gets no session.
+ *
+ * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'no_user'} | {'unverified'}.
  */
 export const CREATE_SESSION = `#!lua flags=allow-key-locking
 local userKey, indexKey, sessionKey = KEYS[1], KEYS[2], KEYS[3] -- KEYS[4..]: sessions to evict
@@ -25,10 +27,13 @@ local deadline = ARGV[2]
 local max = tonumber(ARGV[3])
 local sessionId = ARGV[4]
 local candidates = ARGV[5] -- ids of KEYS[4..], in that order, space-separated ('' = none)
-local firstField = 6 -- ARGV[6..]: session fields, field, value, ...
+local requireVerified = ARGV[6] -- '1': REQUIRE_VERIFIED_EMAIL
+local firstField = 7 -- ARGV[7..]: session fields, field, value, ...
 
-local email = redis.call('HGET', userKey, 'email')
+local user = redis.call('HMGET', userKey, 'email', 'ev')
+local email = user[1]
 if not email then return {'no_user'} end
+if requireVerified == '1' and user[2] ~= '1' then return {'unverified'} end
 -- A retry of this very call (its reply was lost): the session is there, nothing more to do.
 if redis.call('ZSCORE', indexKey, sessionId) then return {'created', email} end
 

@@ -1,5 +1,5 @@
 /**
- * Revokes every session of one user (logout-all).
+ * Revokes every session of one user (logout-all), or every one but the caller's (password change).
  *
  * The caller read the index first and passes the session keys in KEYS. Every passed session
  * still in the index is deleted with its entry. If the index then still holds ids the caller
@@ -12,6 +12,7 @@
 export const REVOKE_SESSIONS = `#!lua flags=allow-key-locking
 local indexKey = KEYS[1] -- KEYS[2..]: the session keys of the ids in ARGV[1], in that order
 local ids = ARGV[1] -- space-separated
+local keep = ARGV[2] -- a session id to leave alone ('' = none): the caller's, on a password change
 
 local count, n = 0, 1
 for id in string.gmatch(ids, '%S+') do
@@ -19,7 +20,9 @@ for id in string.gmatch(ids, '%S+') do
   if redis.call('ZREM', indexKey, id) == 1 then count = count + 1 end
   redis.call('DEL', KEYS[n])
 end
-if redis.call('ZCARD', indexKey) > 0 then return {'changed', count} end
-redis.call('DEL', indexKey)
+for _, id in ipairs(redis.call('ZRANGE', indexKey, 0, -1)) do
+  if id ~= keep then return {'changed', count} end
+end
+if redis.call('ZCARD', indexKey) == 0 then redis.call('DEL', indexKey) end
 return {'revoked', count}
 `;

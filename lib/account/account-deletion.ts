@@ -1,0 +1,43 @@
+import type { Deps } from '../deps';
+import { AuthError, StoreUnavailableError } from '../errors';
+import type { RequestContext } from '../log';
+import type { Principal } from '../auth';
+import { readSessionIndex, revokeAllSessions } from '../sessions/sessions';
+import { ACCOUNT_TOKEN_PURPOSES } from '../store/keys';
+import { runScript } from '../store/redis';
+import { DELETE_EMAIL_INDEX } from '../store/scripts/delete-email-index';
+import { DELETE_USER } from '../store/scripts/delete-user';
+import { normalizePassword } from '../users/passwords';
+import { checkPassword, findCredentials, findUserById } from '../users/users';
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * DELETE /auth/account `{password}` (signed in): with the right password, removes the user and
+ * every key that holds the user's data: every session is revoked first (the security effect),
+ * then the email index entry (the address can register again at once), then the user record,
+ * its account tokens and its session index. A wrong password: `invalid_credentials`, nothing
+ * changed.
+ */
+export async function deleteAccount(deps: Deps, principal: Principal, input: { password: unknown }, context: RequestContext): Promise<void> {
+  const password = normalizePassword(input.password, false);
+  const user = await findUserById(deps, principal.userId);
+  if (!user) throw new AuthError('invalid_token');
+  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
+  if (!(await checkPassword(deps, credentials, password))) throw new AuthError('invalid_credentials');
+
+  await revokeAllSessions(deps, user.id);
+  await runScript<number>(deps.redis, DELETE_EMAIL_INDEX, [deps.keys.emailIndex(user.email)], [user.id]);
+  const tokenKeys = ACCOUNT_TOKEN_PURPOSES.map((purpose) => deps.keys.accountToken(user.id, purpose));
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    // Sessions made meanwhile (none can be, with the password index gone, but a login that
+    // read it just before may still land) are handed over too.
+    const { ids, keys } = await readSessionIndex(deps, user.id);
+    const [outcome] = await runScript<string[]>(deps.redis, DELETE_USER, [deps.keys.user(user.id), deps.keys.userSessions(user.id), ...tokenKeys, ...keys], [ids.join(' ')]);
+    if (outcome === 'deleted') {
+      deps.logger.event('account_deleted', context, { outcome: 'success', ...principal });
+      return;
+    }
+  }
+  throw new StoreUnavailableError(new Error('the session index kept changing during account deletion'));
+}

@@ -1,0 +1,96 @@
+import type { Deps } from '../deps';
+import { AuthError } from '../errors';
+import type { RequestContext } from '../log';
+import { mails } from '../mail/templates';
+import { runScript } from '../store/redis';
+import { VERIFY_EMAIL_TOKEN } from '../store/scripts/verify-email-token';
+import { findCredentials, findUserById, normalizeEmail, type RegisteredUser } from '../users/users';
+import { claimAccountToken, issueAccountToken, linkFor, parseAccountToken } from './account-tokens';
+import { confirmEmailChange } from './email-change';
+import { answerAtFloor, sendNotice, sendRequired } from './mail';
+import { limitMail } from './mail-limits';
+
+/** Issues a verification token for the user's current address and mails its link. */
+async function mailVerification(deps: Deps, user: { id: string; email: string }): Promise<boolean> {
+  const token = await issueAccountToken(deps, user.id, 'verify', user.email, deps.config.emailVerifyTtlSeconds);
+  if (!token) return false;
+  await deps.mailer.send(mails.verifyEmail(user.email, linkFor(deps.config.mail!.emailVerifyUrl, token), deps.config.emailVerifyTtlSeconds));
+  return true;
+}
+
+/** After registration: the first verification link. A mail fault is logged and never fails the registration. */
+export async function sendFirstVerification(deps: Deps, user: { id: string; email: string }, context: RequestContext): Promise<void> {
+  try {
+    if (await mailVerification(deps, user)) deps.logger.event('email_verification_sent', context, { outcome: 'success', userId: user.id });
+  } catch (error) {
+    deps.logger.error('mail_failed', error, { requestId: context.requestId });
+    deps.logger.event('mail_failed', context, { outcome: 'failure', userId: user.id, reason: 'verification' });
+  }
+}
+
+/**
+ * POST /auth/email/verify/request (signed in): mails a new verification link, superseding
+ * the last one. Already verified: nothing to send, the same 202. The mail is the purpose, so
+ * a mail fault answers 503.
+ */
+export async function requestVerification(deps: Deps, userId: string, context: RequestContext): Promise<void> {
+  const user = await findUserById(deps, userId);
+  if (!user) throw new AuthError('invalid_token');
+  await limitMail(deps, context, user.email);
+  if (user.emailVerified) return;
+  const token = await issueAccountToken(deps, user.id, 'verify', user.email, deps.config.emailVerifyTtlSeconds);
+  if (!token) throw new AuthError('invalid_token');
+  await sendRequired(deps, mails.verifyEmail(user.email, linkFor(deps.config.mail!.emailVerifyUrl, token), deps.config.emailVerifyTtlSeconds), context, user.id);
+  deps.logger.event('email_verification_sent', context, { outcome: 'success', userId: user.id });
+}
+
+/**
+ * POST /auth/email/verify/resend `{email}` (public): a new link for an unverified account;
+ * the same 202 at about the same time whatever the address (no account, verified, a mail
+ * fault). Limited per address and per IP.
+ */
+export async function resendVerification(deps: Deps, input: { email: unknown }, context: RequestContext): Promise<void> {
+  const started = Date.now();
+  const email = normalizeEmail(input.email);
+  await limitMail(deps, context, email);
+  const credentials = await findCredentials(deps.redis, deps.keys, email);
+  await answerAtFloor(
+    deps,
+    started,
+    context,
+    credentials
+      ? async () => {
+          const user = await findUserById(deps, credentials.id);
+          if (user && !user.emailVerified && user.email === email && (await mailVerification(deps, user))) {
+            deps.logger.event('email_verification_sent', context, { outcome: 'success', userId: user.id });
+          }
+        }
+      : undefined,
+  );
+}
+
+/**
+ * POST /auth/email/verify `{token}`: a verification link marks the account's address verified
+ * (one atomic step: of two concurrent uses exactly one succeeds); an email-change link moves
+ * the account to its new address, which is then verified. A bad, used, expired or superseded
+ * token: `invalid_token`, nothing changed.
+ */
+export async function verifyEmail(deps: Deps, input: { token: unknown }, context: RequestContext): Promise<RegisteredUser> {
+  const parsed = parseAccountToken(input.token);
+  if (!parsed) throw new AuthError('invalid_token');
+  const [outcome, email, createdAt] = await runScript<string[]>(
+    deps.redis,
+    VERIFY_EMAIL_TOKEN,
+    [deps.keys.accountToken(parsed.userId, 'verify'), deps.keys.user(parsed.userId)],
+    [parsed.secretHash, deps.clock.now()],
+  );
+  if (outcome === 'verified' && email && createdAt) {
+    deps.logger.event('email_verified', context, { outcome: 'success', userId: parsed.userId });
+    return { id: parsed.userId, email, emailVerified: true, createdAt };
+  }
+  const claim = await claimAccountToken(deps, parsed, 'email-change');
+  if (!claim) throw new AuthError('invalid_token');
+  const { user, previousEmail } = await confirmEmailChange(deps, claim, context);
+  await sendNotice(deps, mails.emailChanged(previousEmail), context, user.id);
+  return user;
+}

@@ -1,0 +1,36 @@
+import type { Deps } from '../deps';
+import { AuthError } from '../errors';
+import type { RequestContext } from '../log';
+import { mails } from '../mail/templates';
+import type { Principal } from '../auth';
+import { revokeAllSessions } from '../sessions/sessions';
+import { runScript } from '../store/redis';
+import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
+import { hashPassword, normalizePassword } from '../users/passwords';
+import { checkPassword, findCredentials, findUserById } from '../users/users';
+import { sendNotice } from './mail';
+
+/**
+ * POST /auth/password/change `{currentPassword, newPassword}` (signed in): with the right
+ * current password, sets the new one, keeps the caller's session and revokes every other,
+ * and mails a notice. A wrong current password: `invalid_credentials`, nothing changed.
+ */
+export async function changePassword(
+  deps: Deps,
+  principal: Principal,
+  input: { currentPassword: unknown; newPassword: unknown },
+  context: RequestContext,
+): Promise<void> {
+  const current = normalizePassword(input.currentPassword, false);
+  const next = normalizePassword(input.newPassword, true);
+  const user = await findUserById(deps, principal.userId);
+  if (!user) throw new AuthError('invalid_token');
+  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
+  if (!(await checkPassword(deps, credentials, current))) throw new AuthError('invalid_credentials');
+  const passwordHash = await hashPassword(next, deps.config.bcryptCost);
+  const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash]);
+  if (replaced !== 1) throw new AuthError('invalid_token');
+  const revoked = await revokeAllSessions(deps, user.id, { except: principal.sessionId });
+  deps.logger.event('password_changed', context, { outcome: 'success', ...principal, reason: `${revoked} other sessions revoked` });
+  await sendNotice(deps, mails.passwordChanged(user.email), context, user.id);
+}
