@@ -4,6 +4,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { inbox, tokenIn } from '../support/inbox';
 
 /**
  * openapi.yaml must describe what the running stack really answers, and what it really accepts:
@@ -405,5 +406,64 @@ describe('openapi.yaml matches the running stack', () => {
     }
     expect(response!.status).toBe(429);
     expect(Number(response!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('describes the account lifecycle by email, each link read from the stack’s real inbox and followed', async () => {
+    const mail = inbox(inject('stackMailUrl'));
+    const address = `openapi-life-${stamp}@example.com`;
+    const first = 'lifecycle password 1';
+    const second = 'lifecycle password 2';
+    const third = 'lifecycle password 3';
+
+    const registered = await call('POST', '/auth/register', '/auth/register', { body: { email: address, password: first } });
+    expect(registered.json.user.emailVerified).toBe(false);
+    const verifyLink = tokenIn((await mail.waitFor(address))[0]!);
+    expect((await call('POST', '/auth/email/verify', '/auth/email/verify', { body: { token: 'garbage' } })).status).toBe(401);
+    expect((await call('POST', '/auth/email/verify', '/auth/email/verify', { body: {}, bodyValid: false })).status).toBe(400);
+    const verified = await call('POST', '/auth/email/verify', '/auth/email/verify', { body: { token: verifyLink } });
+    expect(verified.status).toBe(200);
+    expect(verified.json.user).toMatchObject({ email: address, emailVerified: true });
+
+    let session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: first } });
+    const other = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: first } });
+    expect((await call('GET', '/auth/me', '/auth/me', { token: session.json.accessToken })).json.user.emailVerified).toBe(true);
+    expect((await call('POST', '/auth/email/verify/request', '/auth/email/verify/request', { token: session.json.accessToken })).status).toBe(202);
+    expect((await call('POST', '/auth/email/verify/request', '/auth/email/verify/request', {})).status).toBe(401);
+    expect((await call('POST', '/auth/email/verify/resend', '/auth/email/verify/resend', { body: { email: `nobody-${stamp}@example.com` } })).status).toBe(202);
+    expect((await call('POST', '/auth/email/verify/resend', '/auth/email/verify/resend', { body: { email: 'not an email' }, bodyValid: false })).status).toBe(400);
+
+    // Change: the caller's session stays, the other one goes.
+    expect((await call('POST', '/auth/password/change', '/auth/password/change', { token: session.json.accessToken, body: { currentPassword: 'wrong password', newPassword: second } })).status).toBe(401);
+    expect((await call('POST', '/auth/password/change', '/auth/password/change', { token: session.json.accessToken, body: { currentPassword: first, newPassword: second } })).status).toBe(204);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: session.json.accessToken })).status).toBe(200);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: other.json.accessToken })).status).toBe(403);
+    expect((await mail.waitFor(address, 2)).at(-1)!.subject).toMatch(/password was changed/i);
+
+    // Forgot and reset: every session goes, the new password signs in.
+    expect((await call('POST', '/auth/password/forgot', '/auth/password/forgot', { body: { email: address } })).status).toBe(202);
+    expect((await call('POST', '/auth/password/forgot', '/auth/password/forgot', { body: { email: `nobody-${stamp}@example.com` } })).status).toBe(202);
+    const resetLink = tokenIn((await mail.waitFor(address, 3)).at(-1)!);
+    expect((await call('POST', '/auth/password/reset', '/auth/password/reset', { body: { token: resetLink, password: 'short' }, bodyValid: false })).status).toBe(400);
+    expect((await call('POST', '/auth/password/reset', '/auth/password/reset', { body: { token: resetLink, password: third } })).status).toBe(204);
+    expect((await call('POST', '/auth/password/reset', '/auth/password/reset', { body: { token: resetLink, password: third } })).status).toBe(401);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: session.json.accessToken })).status).toBe(403);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: second } })).status).toBe(401);
+    session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: third } });
+    expect(session.status).toBe(200);
+
+    // Email change: confirmed through the new address's link.
+    const moved = `openapi-moved-${stamp}@example.com`;
+    expect((await call('POST', '/auth/email/change', '/auth/email/change', { token: session.json.accessToken, body: { newEmail: moved, password: 'wrong password' } })).status).toBe(401);
+    expect((await call('POST', '/auth/email/change', '/auth/email/change', { token: session.json.accessToken, body: { newEmail: moved, password: third } })).status).toBe(202);
+    const changed = await call('POST', '/auth/email/verify', '/auth/email/verify', { body: { token: tokenIn((await mail.waitFor(moved))[0]!) } });
+    expect(changed.json.user).toMatchObject({ email: moved, emailVerified: true });
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: third } })).status).toBe(401);
+
+    // Deletion: the password, then nothing is left; the address can register again.
+    expect((await call('DELETE', '/auth/account', '/auth/account', { token: session.json.accessToken, body: { password: 'wrong password' } })).status).toBe(401);
+    expect((await call('DELETE', '/auth/account', '/auth/account', { token: session.json.accessToken, body: { password: third } })).status).toBe(204);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: session.json.accessToken })).status).toBe(403);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: moved, password: third } })).status).toBe(401);
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: moved, password: third } })).status).toBe(201);
   });
 });

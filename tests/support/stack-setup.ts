@@ -9,6 +9,8 @@ declare module 'vitest' {
     stackGatewayUrl: string;
     stackGatewayToken: string;
     stackEnv: Record<string, string>;
+    /** The stack's maildev (web UI and REST API), where every mail it sends lands. */
+    stackMailUrl: string;
     /** Private JWK of a key listed only in JWT_VERIFY_KEYS (the "previous" signing key of a rotation). */
     previousSigningKey: string;
   }
@@ -54,6 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('stackGatewayUrl', stack.gateway.url);
   project.provide('stackGatewayToken', stack.env.UPSTASH_REDIS_REST_TOKEN!);
   project.provide('stackEnv', stack.env);
+  project.provide('stackMailUrl', stack.mailUrl);
   project.provide('previousSigningKey', JSON.stringify(previous.privateJwk));
   return () => stack.stop();
 }
