@@ -91,6 +91,31 @@ async function register(email, password) {
   return result.body;
 }
 
+/** Mails a reset link if the address has an account (the answer is the same either way). */
+async function forgotPassword(email) {
+  const result = await api('/auth/password/forgot', { method: 'POST', auth: false, body: { email } });
+  if (result.status !== 202) throw new Error(result.body?.error ?? `forgot failed (${result.status})`);
+}
+
+/** Sets a new password with the token of a reset link; every session of the user ends. */
+async function resetPassword(token, password) {
+  const result = await api('/auth/password/reset', { method: 'POST', auth: false, body: { token, password } });
+  if (result.status !== 204) throw new Error(result.body?.error ?? `reset failed (${result.status})`);
+}
+
+/** Confirms an address with the token of a verification (or email-change) link. */
+async function verifyEmail(token) {
+  const result = await api('/auth/email/verify', { method: 'POST', auth: false, body: { token } });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `verification failed (${result.status})`);
+  return result.body.user;
+}
+
+/** Changes the password; this session stays, the others end. */
+async function changePassword(currentPassword, newPassword) {
+  const result = await api('/auth/password/change', { method: 'POST', body: { currentPassword, newPassword } });
+  if (result.status !== 204) throw new Error(result.body?.error ?? `change failed (${result.status})`);
+}
+
 async function me() {
   const result = await api('/auth/me');
   if (result.status !== 200) throw new Error(`me failed (${result.status})`);
@@ -200,6 +225,37 @@ $('register').onclick = async () => {
     $('login-error').textContent = error.message;
   }
 };
+$('forgot').onclick = async () => {
+  $('login-error').textContent = '';
+  try {
+    await forgotPassword($('email').value);
+    $('login-error').textContent = 'If an account has this address, a reset link is on its way.';
+  } catch (error) {
+    $('login-error').textContent = error.message;
+  }
+};
+$('reset-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    await resetPassword(pendingReset, $('reset-password').value);
+    pendingReset = null;
+    history.replaceState(null, '', location.pathname);
+    $('reset-panel').classList.add('hidden');
+    $('notice').textContent = 'Password reset: log in with the new one.';
+  } catch (error) {
+    $('notice').textContent = error.message;
+  }
+});
+$('change-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    await changePassword($('current-password').value, $('new-password').value);
+    $('notice').textContent = 'Password changed; your other sessions were signed out.';
+    await render();
+  } catch (error) {
+    $('notice').textContent = error.message;
+  }
+});
 $('refresh').onclick = async () => { await refresh(); await render(); };
 // Show "logged out" only once logout() confirms it; on failure the session may still be
 // alive, so the page stays logged in and says why.
@@ -214,7 +270,28 @@ async function logoutClicked(everywhere) {
 $('logout').onclick = () => logoutClicked(false);
 $('logout-all').onclick = () => logoutClicked(true);
 
-window.auth = { login, register, refresh, me, sessions, revoke, logout, get accessToken() { return accessToken; } };
+window.auth = { login, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
+
+// A mailed link lands here as #reset=<token> or #verify=<token> (EMAIL_VERIFY_URL, PASSWORD_RESET_URL).
+let pendingReset = null;
+function followLink() {
+  const link = /^#(reset|verify)=(.+)$/.exec(location.hash);
+  if (!link) return;
+  const token = decodeURIComponent(link[2]);
+  if (link[1] === 'reset') {
+    pendingReset = token;
+    $('reset-panel').classList.remove('hidden');
+  } else {
+    history.replaceState(null, '', location.pathname);
+    verifyEmail(token).then(
+      (user) => ($('notice').textContent = `Email ${user.email} confirmed.`),
+      (error) => ($('notice').textContent = error.message),
+    );
+  }
+}
+followLink();
+// A link opened in a tab already on this page changes only the hash.
+window.addEventListener('hashchange', followLink);
 
 // On load: a silent refresh from the cookie restores the session after a reload.
 refresh().then(render).catch(() => show(false));

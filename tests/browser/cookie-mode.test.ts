@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { inbox } from '../support/inbox';
 
 // Callbacks passed to page.evaluate run in the browser; they reach its globals through
 // `globalThis as any`, since this file is type-checked against Node's types.
@@ -149,5 +150,50 @@ describe('browser client with the refresh token in an HttpOnly cookie', () => {
     expect(await refreshCookie()).toBeUndefined();
     await page.reload();
     await page.waitForSelector('body[data-state="logged-out"]');
+  });
+
+  it('changes the password in the app, keeping this session', async () => {
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('#login');
+    await page.waitForSelector('body[data-state="logged-in"]');
+    await page.fill('#current-password', password);
+    await page.fill('#new-password', 'browser password 2');
+    await page.click('#change');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('notice')?.textContent?.startsWith('Password changed'));
+    await page.waitForSelector('body[data-state="logged-in"]');
+    await page.click('#logout');
+    await page.waitForSelector('body[data-state="logged-out"]');
+  });
+
+  it('resets a forgotten password from the mail’s link to a new login', async () => {
+    const mail = inbox(inject('browserMailUrl'));
+    const before = (await mail.to(email)).length;
+    await page.fill('#email', email);
+    await page.click('#forgot');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('login-error')?.textContent?.startsWith('If an account'));
+    const reset = (await mail.waitFor(email, before + 1)).at(-1)!;
+    expect(reset.subject).toMatch(/reset your password/i);
+    const link = /(https?:\/\/\S+#reset=\S+)/.exec(reset.text)![1]!;
+    expect(link.startsWith(examples)).toBe(true);
+
+    // The link opens the app on its reset form.
+    await page.goto(link);
+    await page.waitForSelector('#reset-panel:not(.hidden)');
+    await page.fill('#reset-password', 'browser password 3');
+    await page.click('#reset');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('notice')?.textContent?.startsWith('Password reset'));
+    await page.waitForSelector('body[data-state="logged-out"]');
+
+    // The old passwords no longer work; the new one does.
+    await page.fill('#email', email);
+    await page.fill('#password', 'browser password 2');
+    await page.click('#login');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('login-error')?.textContent === 'invalid_credentials');
+    await page.fill('#password', 'browser password 3');
+    await page.click('#login');
+    await page.waitForSelector('body[data-state="logged-in"]');
+    expect(await page.textContent('#me')).toContain(email);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'browser-after-reset.png'), fullPage: true });
   });
 });

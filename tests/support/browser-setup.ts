@@ -8,6 +8,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     browserApiUrl: string;
     browserExamplesUrl: string;
+    browserMailUrl: string;
     chromiumPath: string;
   }
 }
@@ -32,5 +33,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('browserApiUrl', `http://localhost:${port}`);
   project.provide('browserExamplesUrl', stack.examplesUrl!);
+  project.provide('browserMailUrl', stack.mailUrl);
   return () => stack.stop();
 }
