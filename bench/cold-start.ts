@@ -9,6 +9,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { login, register } from '../lib/auth';
 import { createDeps, type Deps } from '../lib/deps';
+import { createMailer } from '../lib/mail/mailer';
 import { createSession } from '../lib/sessions/sessions';
 import { authorizerEvent, BENCH_PASSWORD, benchEmail, httpEvent, lambdaContext, median, round } from './support';
 
@@ -66,6 +67,8 @@ export async function buildBundles(outDir: string): Promise<Bundle[]> {
       target: 'node22',
       platform: 'node',
       format: 'cjs',
+      // As serverless.yml's esbuild config: the AWS SDK v3 is part of the Lambda runtime.
+      external: ['@aws-sdk/*'],
       logLevel: 'error',
     });
     bundles.push({ name, module, file, bytes: statSync(file).size });
@@ -105,6 +108,19 @@ async function eventFor(name: string, deps: Deps, fixture: Fixture): Promise<{ e
       return { event: httpEvent('GET', '/auth/me', { principal: await principal() }), expect: 'status=200' };
     case 'jwks':
       return { event: httpEvent('GET', '/.well-known/jwks.json'), expect: 'status=200' };
+    case 'metadata':
+      return { event: httpEvent('GET', '/.well-known/oauth-authorization-server'), expect: 'status=200' };
+    case 'email':
+      return { event: httpEvent('POST', '/auth/email/verify/resend', { body: { email: fixture.user.email } }), expect: 'status=202' };
+    case 'password':
+      return { event: httpEvent('POST', '/auth/password/forgot', { body: { email: fixture.user.email } }), expect: 'status=202' };
+    case 'account': {
+      // A user of its own: deleting it leaves the fixture for the other functions.
+      const email = benchEmail('cold-delete');
+      const doomed = await register(deps, { email, password: BENCH_PASSWORD }, { ip: '198.51.100.30', userAgent: 'bench/1.0', requestId: 'cold' });
+      const { sessionId } = await createSession(deps, doomed, fixture.device);
+      return { event: httpEvent('DELETE', '/auth/account', { body: { password: BENCH_PASSWORD }, principal: { userId: doomed.id, sessionId } }), expect: 'status=204' };
+    }
     case 'example-protected':
       return { event: httpEvent('GET', '/example/whoami', { principal: await principal() }), expect: 'status=200' };
     case 'preflight':
@@ -151,7 +167,7 @@ export async function measureColdStarts(
   runs: number,
   nodeOptions = '',
 ): Promise<Record<string, ColdStart>> {
-  const deps = await createDeps({ env, logger: { event: () => undefined, error: () => undefined } });
+  const deps = await createDeps({ env, createMailer, logger: { event: () => undefined, error: () => undefined } });
   const email = benchEmail('cold-fixture');
   const registered = await register(deps, { email, password: BENCH_PASSWORD }, { ip: '198.51.100.10', userAgent: 'bench/1.0', requestId: 'cold' });
   const tokens = await login(deps, { email, password: BENCH_PASSWORD }, { ip: '198.51.100.10', userAgent: 'bench/1.0', requestId: 'cold' });

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startGateway } from '../dev/gateway';
+import { startMaildev } from '../dev/maildev';
 import { startRedisCluster } from '../dev/redis-cluster';
 import { startRedisServer } from '../dev/redis-server';
 import { buildBundles, measureColdStarts, type Bundle, type ColdStart } from './cold-start';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const redis = await startRedisServer({ dir: path.join(ROOT, '.tmp') });
   const token = randomBytes(24).toString('base64url');
   const gateway = await startGateway({ redisPort: redis.port, token });
+  const maildev = await startMaildev();
   const algorithms = {} as Results['algorithms'];
   let bundles: Bundle[] = [];
   let storage: StorageFigures | undefined;
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
   const envs = {} as Record<Algorithm, Record<string, string>>;
   try {
     for (const algorithm of ALGORITHMS) {
-      envs[algorithm] = await functionEnv(algorithm, gateway.url, token);
+      envs[algorithm] = await functionEnv(algorithm, gateway.url, token, maildev.smtpUrl);
       log(`${algorithm}: authorizer, transports, refresh, login, request counts`);
       algorithms[algorithm] = { worker: await runWorker(envs[algorithm]), coldStarts: {} };
     }
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     throughput.single = await measureThroughput(envs.EdDSA, THROUGHPUT_PLAN);
   } finally {
     await gateway.close();
+    await maildev.stop();
     await redis.stop();
   }
   const cluster = await startRedisCluster({ dir: path.join(ROOT, '.tmp', 'bench-cluster') });

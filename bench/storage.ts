@@ -6,6 +6,7 @@
  */
 import { authorize, login, refresh, register, type TokenResponse } from '../lib/auth';
 import { createDeps, type Clock, type Deps } from '../lib/deps';
+import { createMailer } from '../lib/mail/mailer';
 import type { AuthLogger } from '../lib/log';
 import { BENCH_PASSWORD, benchEmail, median, percentile, round } from './support';
 
@@ -59,7 +60,7 @@ function manualClock(): Clock & { advance(ms: number): void } {
 export async function measureFootprint(env: Record<string, string>, checkpoints = [1, 100, 3000]): Promise<StorageFigures> {
   const clock = manualClock();
   // A year of absolute lifetime, so 3,000 refreshes 15 minutes apart (31 days) stay one session.
-  const deps = await createDeps({ env: { ...env, SESSION_MAX_TTL_SECONDS: '31536000' }, clock, logger: silentAuthLogger });
+  const deps = await createDeps({ env: { ...env, SESSION_MAX_TTL_SECONDS: '31536000' }, clock, createMailer, logger: silentAuthLogger });
   const email = benchEmail('footprint');
   const user = await register(deps, { email, password: BENCH_PASSWORD }, contextOf());
   let tokens: TokenResponse = await login(deps, { email, password: BENCH_PASSWORD }, contextOf());
@@ -105,7 +106,7 @@ async function concurrentRun(count: number, concurrency: number, operation: (lan
  * `runs` runs.
  */
 export async function measureThroughput(env: Record<string, string>, plan: { runs: number; operations: number; concurrency: number }): Promise<Throughput> {
-  const deps = await createDeps({ env, logger: silentAuthLogger });
+  const deps = await createDeps({ env, createMailer, logger: silentAuthLogger });
   const lanes: TokenResponse[] = [];
   for (let i = 0; i < plan.concurrency; i++) {
     const email = benchEmail(`throughput-${i}`);

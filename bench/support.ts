@@ -80,7 +80,7 @@ export function httpRequestsOf(counts: GatewayStats): number {
  * Limits are raised far above what the bench does (they still run, with their real cost),
  * since every bench request comes from one IP, one account and one session.
  */
-export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisToken: string): Promise<Record<string, string>> {
+export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisToken: string, smtpUrl: string): Promise<Record<string, string>> {
   const keys: Record<string, string> =
     algorithm === 'HS256'
       ? { JWT_SECRET: generateHmacSecret() }
@@ -100,6 +100,14 @@ export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisT
     RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT_IP: '1000000/60s',
     RATE_LIMIT_REGISTER_PER_IP: '1000000/60s',
     RATE_LIMIT_REFRESH_PER_SESSION: '1000000/60s',
+    RATE_LIMIT_MAIL_PER_EMAIL: '1000000/60s',
+    RATE_LIMIT_MAIL_PER_IP: '1000000/60s',
+    SMTP_URL: smtpUrl,
+    MAIL_FROM: 'auth@bench.example.com',
+    EMAIL_VERIFY_URL: 'https://app.bench.example.com/verify?token={token}',
+    PASSWORD_RESET_URL: 'https://app.bench.example.com/reset?token={token}',
+    // No floor: the bench measures the work itself.
+    MAIL_RESPONSE_FLOOR_MS: '0',
     POWERTOOLS_SERVICE_NAME: 'auth',
   };
 }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { authorize, listMySessions, login, logout, logoutAll, me, refresh, register, revokeMySession } from '../lib/auth';
 import { createDeps, type Deps } from '../lib/deps';
+import { createMailer } from '../lib/mail/mailer';
 import { createSession } from '../lib/sessions/sessions';
 import { createRedisClient, readHashFields } from '../lib/store/redis';
 import { verifyAccessToken } from '../lib/tokens/access-token';
@@ -120,7 +121,7 @@ function medianFigures(runs: RunFigures[]): RunFigures {
 async function main(): Promise<WorkerResult> {
   const algorithm = process.env.JWT_ALGORITHM ?? 'EdDSA';
   const stats = gatewayStatsClient(process.env.UPSTASH_REDIS_REST_URL!, process.env.UPSTASH_REDIS_REST_TOKEN!);
-  const deps = await createDeps();
+  const deps = await createDeps({ createMailer });
 
   const newUser = async (label: string): Promise<User> => {
     const registered = await register(deps, { email: benchEmail(label), password: BENCH_PASSWORD }, contextOf());
@@ -189,7 +190,7 @@ async function main(): Promise<WorkerResult> {
   // Login next to one bcrypt compare of the same cost, interleaved so drift hits both alike.
   const loginFigures: LoginFigures[] = [];
   for (const [cost, pairs] of Object.entries(plan.loginPairs)) {
-    const costDeps = cost === String(deps.config.bcryptCost) ? deps : await createDeps({ env: { ...process.env, BCRYPT_COST: cost } });
+    const costDeps = cost === String(deps.config.bcryptCost) ? deps : await createDeps({ env: { ...process.env, BCRYPT_COST: cost }, createMailer });
     const email = benchEmail(`login-${cost}`);
     await register(costDeps, { email, password: BENCH_PASSWORD }, contextOf());
     const [storedHash] = await readHashFields(deps.redis, deps.keys.emailIndex(email), ['pw']);
