@@ -1,5 +1,4 @@
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** One message: the address, the subject, and its two parts (every mail has both). */
 export interface MailMessage {
@@ -31,14 +30,22 @@ export interface MailerOptions {
  * credentials in the stack; `ses:SendEmail` is granted in serverless.yml).
  */
 export function createMailer(options: MailerOptions): Mailer {
-  let transport: Transporter | undefined;
-  const transportFor = (): Transporter =>
-    (transport ??= options.smtpUrl
-      ? createTransport(smtpOptions(options.smtpUrl, options.timeoutMs))
-      : createTransport({ SES: { sesClient: new SESv2Client({}), SendEmailCommand } }));
+  let transport: Promise<Transporter> | undefined;
+  // Loaded on the first send, not at the cold start: nodemailer (and the SES client) are most of
+  // these functions' code, and a registration's first mail is the first time they are needed.
+  const transportFor = (): Promise<Transporter> =>
+    (transport ??= (async () => {
+      const { createTransport } = await import('nodemailer');
+      if (options.smtpUrl) return createTransport(smtpOptions(options.smtpUrl, options.timeoutMs));
+      const { SESv2Client, SendEmailCommand } = await import('@aws-sdk/client-sesv2');
+      return createTransport({ SES: { sesClient: new SESv2Client({}), SendEmailCommand } });
+    })().catch((error: unknown) => {
+      transport = undefined; // tried again on the next send
+      throw error;
+    }));
   return {
     async send(message) {
-      await transportFor().sendMail({ from: options.from, ...message });
+      await (await transportFor()).sendMail({ from: options.from, ...message });
     },
   };
 }
