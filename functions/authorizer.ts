@@ -15,7 +15,7 @@ import { depsIfReady, initDeps, logError } from './cold-start';
 const depsPromise = initDeps({ store: true, verify: true });
 
 type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent | APIGatewayTokenAuthorizerEvent;
-type AuthorizerContext = { userId: string; sessionId: string };
+type AuthorizerContext = { userId: string; sessionId: string; aal: number; amr: string };
 type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext | Record<string, never>> | APIGatewayAuthorizerResult;
 
 
@@ -30,13 +30,18 @@ export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult>
   const principal = await decide(event);
   if ('version' in event && event.version === '2.0') {
     return principal
-      ? { isAuthorized: true, context: { userId: principal.userId, sessionId: principal.sessionId } }
+      ? { isAuthorized: true, context: contextOf(principal) }
       : { isAuthorized: false, context: {} };
   }
   return policyFor(principal, 'methodArn' in event ? event.methodArn : '');
 };
 
-async function decide(event: AuthorizerEvent): Promise<Principal | null> {
+/** The context other teams' handlers read (lib/authorizer-context.ts): `amr` comma-separated, as REST API contexts take only scalars. */
+function contextOf(principal: Required<Principal>): AuthorizerContext {
+  return { userId: principal.userId, sessionId: principal.sessionId, aal: principal.aal, amr: principal.amr.join(',') };
+}
+
+async function decide(event: AuthorizerEvent): Promise<Required<Principal> | null> {
   const token = bearerToken(event);
   if (!token) return null;
   try {
@@ -80,14 +85,14 @@ function bearerToken(event: AuthorizerEvent): string | null {
  * keeps working on the caller's other routes, and a Deny covers them all. A route-specific
  * policy would be wrong under caching (it is the bug in Auth0's sample authorizer).
  */
-function policyFor(principal: Principal | null, methodArn: string): APIGatewayAuthorizerResult {
+function policyFor(principal: Required<Principal> | null, methodArn: string): APIGatewayAuthorizerResult {
   return {
     principalId: principal?.userId ?? 'anonymous',
     policyDocument: {
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: principal ? 'Allow' : 'Deny', Resource: apiWideArn(methodArn) }],
     },
-    ...(principal ? { context: { userId: principal.userId, sessionId: principal.sessionId } } : {}),
+    ...(principal ? { context: contextOf(principal) } : {}),
   };
 }
 

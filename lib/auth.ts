@@ -45,6 +45,9 @@ export interface TokenResponse {
 export interface Principal {
   userId: string;
   sessionId: string;
+  /** From the access token (the authorizer's context); absent where only the ids matter. */
+  aal?: 1 | 2;
+  amr?: string[];
 }
 
 export interface LoginInput {
@@ -191,10 +194,10 @@ export async function revokeMySession(deps: Deps, principal: Principal, sessionI
 }
 
 /** The caller's user and session; `invalid_token` if the session ended meanwhile. */
-export async function me(deps: Deps, principal: Principal): Promise<{ user: RegisteredUser; session: { id: string } }> {
+export async function me(deps: Deps, principal: Principal): Promise<{ user: RegisteredUser; session: { id: string; aal: 1 | 2; amr: string[] } }> {
   const user = await findSessionUser(deps, principal.userId, principal.sessionId);
   if (!user) throw new AuthError('invalid_token');
-  return { user, session: { id: principal.sessionId } };
+  return { user, session: { id: principal.sessionId, aal: principal.aal ?? 1, amr: principal.amr ?? ['pwd'] } };
 }
 
 /**
@@ -202,11 +205,11 @@ export async function me(deps: Deps, principal: Principal): Promise<{ user: Regi
  * its session is alive, else `null`. Costs one read-only store request (none for a token
  * that fails verification). A store fault throws: the caller must deny.
  */
-export async function authorize(deps: Deps, token: string): Promise<Principal | null> {
+export async function authorize(deps: Deps, token: string): Promise<Required<Principal> | null> {
   const claims = await verifyAccessToken(deps.keyRing, deps.config, token, deps.clock.now());
   if (!claims) return null;
   const live = await isSessionLive(deps, claims.userId, claims.sessionId);
-  return live ? { userId: claims.userId, sessionId: claims.sessionId } : null;
+  return live ? { userId: claims.userId, sessionId: claims.sessionId, aal: claims.aal, amr: claims.amr } : null;
 }
 
 async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {
@@ -217,6 +220,8 @@ async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenRes
     tokenId: deps.ids.tokenId(),
     nowMs: now,
     sessionExpiresAtMs: session.expiresAtMs,
+    aal: session.aal,
+    amr: session.amr,
   });
   return {
     accessToken: access.token,

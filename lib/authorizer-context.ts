@@ -7,6 +7,10 @@
 export interface AuthorizedPrincipal {
   userId: string;
   sessionId: string;
+  /** Authenticator assurance level of the access token: 1, or 2 after a second factor. */
+  aal: 1 | 2;
+  /** RFC 8176 method values (the context carries them comma-separated). */
+  amr: string[];
 }
 
 /** v2: the context sits under `lambda`; v1: directly on `authorizer`. */
@@ -14,7 +18,7 @@ interface EventWithAuthorizer {
   requestContext?: { authorizer?: object | null } | null;
 }
 
-/** The `{userId, sessionId}` the authorizer allowed, or `null` when the event carries none. */
+/** The `{userId, sessionId, aal, amr}` the authorizer allowed, or `null` when the event carries none. */
 export function readAuthorizerContext(event: EventWithAuthorizer): AuthorizedPrincipal | null {
   const authorizer = event.requestContext?.authorizer as { lambda?: unknown } | null | undefined;
   const context = (authorizer && typeof authorizer.lambda === 'object' && authorizer.lambda !== null ? authorizer.lambda : authorizer) as
@@ -23,7 +27,9 @@ export function readAuthorizerContext(event: EventWithAuthorizer): AuthorizedPri
     | undefined;
   const userId = context?.userId;
   const sessionId = context?.sessionId;
-  return typeof userId === 'string' && userId !== '' && typeof sessionId === 'string' && sessionId !== ''
-    ? { userId, sessionId }
-    : null;
+  if (typeof userId !== 'string' || userId === '' || typeof sessionId !== 'string' || sessionId === '') return null;
+  // REST API contexts stringify values: aal may arrive as "2".
+  const aal = Number(context?.aal) === 2 ? 2 : 1;
+  const amr = typeof context?.amr === 'string' && context.amr !== '' ? context.amr.split(',') : ['pwd'];
+  return { userId, sessionId, aal, amr };
 }

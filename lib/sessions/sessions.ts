@@ -54,7 +54,21 @@ export interface IssuedSession {
   refreshToken: string;
   /** The session's deadline (ms) = the refresh token's expiry. */
   expiresAtMs: number;
+  /** How it was authenticated (kept by the session, carried by every access token of it). */
+  aal: 1 | 2;
+  amr: string[];
 }
+
+/** How a session was authenticated: a password (aal 1), or a password and a second factor (aal 2). */
+export interface Assurance {
+  aal: 1 | 2;
+  amr: string[];
+}
+
+export const PASSWORD_ONLY: Assurance = { aal: 1, amr: ['pwd'] };
+
+const parseAal = (value: string | null | undefined): 1 | 2 => (value === '2' ? 2 : 1);
+const parseAmr = (value: string | null | undefined): string[] => (value ? value.split(' ') : ['pwd']);
 
 export type RotationResult =
   | { outcome: 'rotated' | 'grace'; session: IssuedSession }
@@ -93,8 +107,9 @@ export async function createSession(
   deps: Deps,
   user: User,
   device: Device,
-  options: { redis?: Redis } = {},
+  options: { redis?: Redis; assurance?: Assurance } = {},
 ): Promise<IssuedSession & { evicted: string[] }> {
+  const assurance = options.assurance ?? PASSWORD_ONLY;
   const { config, keys } = deps;
   const now = deps.clock.now();
   const sessionId = deps.ids.sessionId();
@@ -102,7 +117,8 @@ export async function createSession(
   const expiresAtMs = sessionDeadline(now, absolute, config.refreshTokenTtlSeconds);
   const fields = [
     F.userId, user.id, F.createdAt, now, F.lastUsedAt, now, F.absoluteDeadline, absolute, F.deadline, expiresAtMs,
-    F.generation, 0, F.deviceName, sanitizeDeviceName(device.name), F.userAgent, device.userAgent.slice(0, MAX_USER_AGENT), F.ip, device.ip,
+    F.generation, 0, F.aal, assurance.aal, F.amr, assurance.amr.join(' '), F.secondFactorAt, assurance.aal === 2 ? now : 0,
+    F.deviceName, sanitizeDeviceName(device.name), F.userAgent, device.userAgent.slice(0, MAX_USER_AGENT), F.ip, device.ip,
   ];
 
   let evict: string[] = [];
@@ -122,6 +138,7 @@ export async function createSession(
         user: { id: user.id, email },
         refreshToken: formatRefreshToken(refreshKeyOf(config), { userId: user.id, sessionId, generation: 0 }),
         expiresAtMs,
+        ...assurance,
         evicted,
       };
     }
@@ -164,7 +181,7 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     ],
   );
 
-  const [outcome, first, expiresAt, generation] = reply;
+  const [outcome, first, expiresAt, generation, aal, amr] = reply;
   if ((outcome === 'rotated' || outcome === 'grace') && first && expiresAt && generation) {
     return {
       outcome,
@@ -173,6 +190,8 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
         user: { id: userId, email: first },
         refreshToken: formatRefreshToken(refreshKeyOf(config), { userId, sessionId, generation: Number(generation) }),
         expiresAtMs: Number(expiresAt),
+        aal: parseAal(aal),
+        amr: parseAmr(amr),
       },
     };
   }

@@ -62,6 +62,12 @@ export const SESSION_FIELDS = {
   rotatedAt: 'rot',
   /** Nonce of the call that made the last rotation: its retry (lost reply) is recognized. */
   rotationNonce: 'rn',
+  /** Authenticator assurance level of the session: '1' (password), '2' (a second factor). */
+  aal: 'aal',
+  /** RFC 8176 methods that authenticated it, space-separated (`pwd`, `pwd otp`, ...). */
+  amr: 'amr',
+  /** When its last second factor was given (ms; sudo mode), '0' for none. */
+  secondFactorAt: 'mfa',
   deviceName: 'dname',
   userAgent: 'ua',
   ip: 'ip',

@@ -12,10 +12,16 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 /** A compact JWS and nothing else: jose's base64 decoding skips whitespace, we do not. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** RFC 8176 authentication method references. */
+export type AuthMethod = 'pwd' | 'otp' | 'hwk' | 'user' | 'mfa';
+
 export interface AccessTokenClaims {
   userId: string;
   sessionId: string;
   tokenId: string;
+  /** Authenticator assurance level: 1, or 2 after a second factor. */
+  aal: 1 | 2;
+  amr: string[];
   /** Seconds since the epoch. */
   issuedAt: number;
   expiresAt: number;
@@ -28,6 +34,8 @@ export interface SignAccessTokenInput {
   nowMs: number;
   /** The session's deadline (ms): the token never outlives it. */
   sessionExpiresAtMs: number;
+  aal: 1 | 2;
+  amr: string[];
 }
 
 /**
@@ -42,7 +50,7 @@ export async function signAccessToken(
   if (!keyRing.signingKey) throw new Error('this function holds no signing key (configured without `sign`)');
   const now = Math.floor(input.nowMs / 1000);
   const expiresAt = Math.min(now + config.accessTokenTtlSeconds, Math.floor(input.sessionExpiresAtMs / 1000));
-  const token = await new SignJWT({ sid: input.sessionId, client_id: config.jwtClientId })
+  const token = await new SignJWT({ sid: input.sessionId, client_id: config.jwtClientId, aal: input.aal, amr: input.amr })
     .setProtectedHeader({ alg: keyRing.algorithm, typ: ACCESS_TOKEN_TYPE, ...(keyRing.signingKid ? { kid: keyRing.signingKid } : {}) })
     .setIssuer(config.jwtIssuer)
     .setAudience(config.jwtAudience)
@@ -86,7 +94,7 @@ export async function verifyAccessTokenWith(options: VerifyOptions, token: strin
       typ: ACCESS_TOKEN_TYPE,
       issuer: options.issuer,
       audience: options.audience,
-      requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub', 'client_id'],
+      requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub', 'client_id', 'aal', 'amr'],
       maxTokenAge: options.maxTokenAgeSeconds,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: new Date(nowMs),
@@ -98,7 +106,9 @@ export async function verifyAccessTokenWith(options: VerifyOptions, token: strin
     if (exp - iat > options.maxTokenAgeSeconds + CLOCK_TOLERANCE_SECONDS) return null;
     const clientId = payload.client_id;
     if (typeof clientId !== 'string' || clientId === '' || (options.clientId !== undefined && clientId !== options.clientId)) return null;
-    return { userId: sub, sessionId: sid, tokenId: jti, issuedAt: iat, expiresAt: exp };
+    const { aal, amr } = payload as { aal?: unknown; amr?: unknown };
+    if ((aal !== 1 && aal !== 2) || !Array.isArray(amr) || amr.length === 0 || !amr.every((method) => typeof method === 'string' && /^[a-z]{2,10}$/.test(method))) return null;
+    return { userId: sub, sessionId: sid, tokenId: jti, issuedAt: iat, expiresAt: exp, aal, amr: amr as string[] };
   } catch {
     return null;
   }

@@ -72,7 +72,7 @@ describe('the client flow', () => {
     // /auth/me: the caller's user and session.
     const who = await me(first.accessToken);
     expect(who.status, who.text).toBe(200);
-    expect(who.body).toEqual({ user: registered.body.user, session: { id: first.sessionId } });
+    expect(who.body).toEqual({ user: registered.body.user, session: { id: first.sessionId, aal: 1, amr: ['pwd'] } });
 
     // An access token is never a refresh token.
     expectError(await refresh(first.accessToken), 401, 'invalid_token');

@@ -15,7 +15,7 @@ const previous = JSON.parse(inject('previousSigningKey')) as { kid: string };
 async function signWith(jwk: Record<string, unknown>, userId: string, sessionId: string): Promise<string> {
   const key = await importJWK(jwk, 'EdDSA');
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid: sessionId, client_id: env.JWT_CLIENT_ID ?? 'app' })
+  return new SignJWT({ sid: sessionId, client_id: env.JWT_CLIENT_ID ?? 'app', aal: 1, amr: ['pwd'] })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: jwk.kid as string })
     .setIssuer(env.JWT_ISSUER!)
     .setAudience(env.JWT_AUDIENCE!)

@@ -270,7 +270,7 @@ describe('the authorizer handler', () => {
       requestContext: { requestId: randomBytes(4).toString('hex'), http: { sourceIp: '203.0.113.7' } },
     } as unknown as Parameters<typeof handler>[0];
 
-    expect(await handler(event)).toEqual({ isAuthorized: true, context: { userId: tokens.user.id, sessionId: tokens.sessionId } });
+    expect(await handler(event)).toEqual({ isAuthorized: true, context: { userId: tokens.user.id, sessionId: tokens.sessionId, aal: 1, amr: 'pwd' } });
 
     await store.stopRedis();
     const { ms, value, error } = await timed(() => handler(event));

@@ -45,7 +45,7 @@ describe('rotation', () => {
     expect(next.tokenType).toBe('Bearer');
     expect(next.expiresIn).toBeGreaterThan(0);
     expect(next.refreshExpiresIn).toBeGreaterThan(0);
-    expect(await authorize(deps, next.accessToken)).toEqual({ userId, sessionId: tokens.sessionId });
+    expect(await authorize(deps, next.accessToken)).toEqual({ userId, sessionId: tokens.sessionId, aal: 1, amr: ['pwd'] });
     // The new token rotates in turn.
     const third = await refresh(deps, next.refreshToken, testContext());
     expect(third.sessionId).toBe(tokens.sessionId);
@@ -90,7 +90,7 @@ describe('rotation', () => {
 
     for (const result of results) {
       expect(result.sessionId).toBe(tokens.sessionId);
-      expect(await authorize(deps, result.accessToken)).toEqual({ userId: tokens.user.id, sessionId: tokens.sessionId });
+      expect(await authorize(deps, result.accessToken)).toEqual({ userId: tokens.user.id, sessionId: tokens.sessionId, aal: 1, amr: ['pwd'] });
     }
     // By design every grace answer carries the one successor.
     const successors = new Set(results.map((r) => r.refreshToken));

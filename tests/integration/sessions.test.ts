@@ -52,7 +52,7 @@ describe('logout', () => {
     await logout(deps, principalOf(phone), testContext());
     await expectSessionDead(deps, phone);
     await expectAuthError(me(deps, principalOf(phone)), 'invalid_token');
-    expect(await authorize(deps, laptop.accessToken)).toEqual(principalOf(laptop));
+    expect(await authorize(deps, laptop.accessToken)).toEqual({ ...principalOf(laptop), aal: 1, amr: ['pwd'] });
     expect((await listMySessions(deps, principalOf(laptop))).map((s) => s.id)).toEqual([laptop.sessionId]);
     // Idempotent.
     await logout(deps, principalOf(phone), testContext());

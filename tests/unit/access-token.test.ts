@@ -53,7 +53,7 @@ function edEnv(pair: SigningKeyPair, verifyKeys: SigningKeyPair[] = []): Env {
 }
 
 async function sign({ config, ring }: Setup, nowMs = NOW_MS, sessionExpiresAtMs = FAR_DEADLINE_MS) {
-  return signAccessToken(ring, config, { userId: USER_ID, sessionId: SESSION_ID, tokenId: TOKEN_ID, nowMs, sessionExpiresAtMs });
+  return signAccessToken(ring, config, { userId: USER_ID, sessionId: SESSION_ID, tokenId: TOKEN_ID, nowMs, sessionExpiresAtMs, aal: 1, amr: ['pwd'] });
 }
 
 function verify({ config, ring }: Setup, token: string, nowMs = NOW_MS) {
@@ -69,6 +69,8 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
     sid: SESSION_ID,
     jti: TOKEN_ID,
     client_id: 'app',
+    aal: 1,
+    amr: ['pwd'],
     iat: NOW_S,
     exp: NOW_S + TTL_S,
     ...overrides,
@@ -117,6 +119,8 @@ describe('access tokens', () => {
         tokenId: TOKEN_ID,
         issuedAt: NOW_S,
         expiresAt: NOW_S + TTL_S,
+        aal: 1,
+        amr: ['pwd'],
       });
     });
 
@@ -238,7 +242,7 @@ describe('access tokens', () => {
       expect(await verify(edRing, await edToken(claims(), { typ }))).toBeNull();
     });
 
-    it.each(['exp', 'iat', 'jti', 'sid', 'sub', 'iss', 'aud', 'client_id'])('a token without %s', async (claim) => {
+    it.each(['exp', 'iat', 'jti', 'sid', 'sub', 'iss', 'aud', 'client_id', 'aal', 'amr'])('a token without %s', async (claim) => {
       expect(await verify(edRing, await edToken(claims({ [claim]: undefined })))).toBeNull();
     });
 
@@ -255,6 +259,11 @@ describe('access tokens', () => {
       ['client_id', ''],
       ['client_id', 42],
       ['client_id', 'another-client'],
+      ['aal', 3],
+      ['aal', '2'],
+      ['amr', 'pwd'],
+      ['amr', []],
+      ['amr', ['PWD; drop']],
       ['exp', String(NOW_S + TTL_S)],
       ['iat', String(NOW_S)],
     ])('a token whose %s is %j', async (claim, value) => {

@@ -7,21 +7,24 @@ const read = (event: unknown) => readAuthorizerContext(event as Event);
 
 describe('readAuthorizerContext', () => {
   it('reads an HTTP API (payload 2.0) event: requestContext.authorizer.lambda', () => {
-    expect(read({ requestContext: { authorizer: { lambda: { userId: USER_ID, sessionId: SESSION_ID } } } })).toEqual({
+    expect(read({ requestContext: { authorizer: { lambda: { userId: USER_ID, sessionId: SESSION_ID, aal: 2, amr: 'pwd,otp' } } } })).toEqual({
       userId: USER_ID,
       sessionId: SESSION_ID,
+      aal: 2,
+      amr: ['pwd', 'otp'],
     });
   });
 
   it('reads a REST API (v1) event: requestContext.authorizer', () => {
     expect(
-      read({ requestContext: { authorizer: { principalId: USER_ID, userId: USER_ID, sessionId: SESSION_ID, integrationLatency: 12 } } }),
-    ).toEqual({ userId: USER_ID, sessionId: SESSION_ID });
+      read({ requestContext: { authorizer: { principalId: USER_ID, userId: USER_ID, sessionId: SESSION_ID, aal: '2', amr: 'pwd,otp', integrationLatency: 12 } } }),
+    ).toEqual({ userId: USER_ID, sessionId: SESSION_ID, aal: 2, amr: ['pwd', 'otp'] });
   });
 
-  it('returns only userId and sessionId, nothing else of the context', () => {
+  it('returns only userId, sessionId, aal and amr, nothing else of the context (aal 1, amr pwd when absent)', () => {
     const principal = read({ requestContext: { authorizer: { lambda: { userId: USER_ID, sessionId: SESSION_ID, admin: true } } } });
-    expect(Object.keys(principal ?? {}).sort()).toEqual(['sessionId', 'userId']);
+    expect(Object.keys(principal ?? {}).sort()).toEqual(['aal', 'amr', 'sessionId', 'userId']);
+    expect(principal).toMatchObject({ aal: 1, amr: ['pwd'] });
   });
 
   it.each([

@@ -31,6 +31,8 @@ async function issue(overrides: { nowMs?: number; config?: Config; ring?: KeyRin
     tokenId: TOKEN_ID,
     nowMs,
     sessionExpiresAtMs: nowMs + 3_600_000,
+    aal: 1,
+    amr: ['pwd'],
   });
   return token;
 }
@@ -185,7 +187,7 @@ describe('authorizer', () => {
       it('v2 REQUEST → isAuthorized true with {userId, sessionId}, after one read-only store request', async () => {
         expect(await authorizer.handler(v2Event({ authorization: `Bearer ${valid}` }))).toEqual({
           isAuthorized: true,
-          context: { userId: USER_ID, sessionId: SESSION_ID },
+          context: { userId: USER_ID, sessionId: SESSION_ID, aal: 1, amr: 'pwd' },
         });
         expect(store.commands).toHaveLength(1);
         expect(String(store.commands[0]?.[0]).toLowerCase()).toBe('hmget');
@@ -196,7 +198,7 @@ describe('authorizer', () => {
         for (const header of [`Bearer  ${valid}`, `Bearer     ${valid}`]) {
           expect(await authorizer.handler(v2Event({ authorization: header }))).toEqual({
             isAuthorized: true,
-            context: { userId: USER_ID, sessionId: SESSION_ID },
+            context: { userId: USER_ID, sessionId: SESSION_ID, aal: 1, amr: 'pwd' },
           });
         }
       });
@@ -216,7 +218,7 @@ describe('authorizer', () => {
               Version: '2012-10-17',
               Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: REST_STAGE_WIDE }],
             },
-            context: { userId: USER_ID, sessionId: SESSION_ID },
+            context: { userId: USER_ID, sessionId: SESSION_ID, aal: 1, amr: 'pwd' },
           });
           expect(store.commands).toHaveLength(1);
         }
@@ -225,7 +227,7 @@ describe('authorizer', () => {
       it('v1 TOKEN → Allow on the whole stage, principal = user', async () => {
         const result = (await authorizer.handler(v1TokenEvent(`Bearer ${valid}`))) as Policy;
         expect(result.principalId).toBe(USER_ID);
-        expect(result.context).toEqual({ userId: USER_ID, sessionId: SESSION_ID });
+        expect(result.context).toEqual({ userId: USER_ID, sessionId: SESSION_ID, aal: 1, amr: 'pwd' });
         expect(result.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: REST_STAGE_WIDE }]);
         expect(store.commands).toHaveLength(1);
       });

@@ -25,7 +25,7 @@
  * - `invalid`: unknown or expired session, a generation ahead of the session's, or a deleted
  *   user: nothing changes.
  *
- * Replies {'rotated', email, deadline, generation} | {'grace', email, deadline, generation}
+ * Replies {'rotated', email, deadline, generation, aal, amr} | {'grace', email, deadline, generation, aal, amr}
  * | {'limited', ms} | {'reused', userId} | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `#!lua flags=allow-key-locking
@@ -40,7 +40,8 @@ local limit = tonumber(ARGV[7]) -- refreshes per window (0 = unlimited)
 local window = tonumber(ARGV[8]) -- ms
 local nonce = ARGV[9] -- this call's nonce
 
-local s = redis.call('HMGET', sessionKey, 'uid', 'abs', 'exp', 'gen', 'rot', 'rn', 'rlw', 'rlc', 'rlp')
+local s = redis.call('HMGET', sessionKey, 'uid', 'abs', 'exp', 'gen', 'rot', 'rn', 'rlw', 'rlc', 'rlp', 'aal', 'amr')
+local aal, amr = s[10] or '1', s[11] or 'pwd'
 local userId, abs, deadline, current = s[1], tonumber(s[2]), tonumber(s[3]), tonumber(s[4])
 -- Redis's own clock, when it is later than the caller's: a request queued behind a stalled
 -- Redis runs late, and must record when it really rotated, or its client's retry would fall
@@ -91,12 +92,12 @@ if presented == current then
   redis.call('PEXPIREAT', sessionKey, newDeadline)
   redis.call('ZADD', indexKey, newDeadline, sessionId)
   if redis.call('PEXPIRETIME', indexKey) < tonumber(newDeadline) then redis.call('PEXPIREAT', indexKey, newDeadline) end
-  return {'rotated', email, newDeadline, next}
+  return {'rotated', email, newDeadline, next, aal, amr}
 end
 
 local currentText, deadlineText = string.format('%d', current), string.format('%d', deadline)
 if presented == current - 1 and s[6] == nonce then
-  return {'rotated', email, deadlineText, currentText}
+  return {'rotated', email, deadlineText, currentText, aal, amr}
 end
 
 -- rotatedAt[i] is when generation current - i was rotated.
@@ -104,7 +105,7 @@ local at = tonumber(rotatedAt[current - presented])
 if at and grace > 0 and now - at <= grace then
   local over = limited()
   if over then return over end
-  return {'grace', email, deadlineText, currentText}
+  return {'grace', email, deadlineText, currentText, aal, amr}
 end
 
 redis.call('DEL', sessionKey)
