@@ -26,7 +26,7 @@ export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: 
       return json(202);
     case 'POST /auth/email/change': {
       const input = requireObject(body);
-      await requestEmailChange(deps, principalOf(event).userId, { newEmail: requireString(input, 'newEmail'), password: requireString(input, 'password') }, context);
+      await requestEmailChange(deps, principalOf(event), { newEmail: requireString(input, 'newEmail'), password: requireString(input, 'password') }, context);
       return json(202);
     }
     default:

@@ -5,7 +5,8 @@ import { httpHandler, json, requireObject, requireString, tokenResponse } from '
 
 /**
  * POST /auth/login `{email, password, device?:{name?}, transport?:"body"|"cookie"}` → 200 token
- * response; with the cookie transport the refresh token is only in an HttpOnly cookie.
+ * response (with the cookie transport the refresh token is only in an HttpOnly cookie), or, for
+ * an account with TOTP on, 200 `{mfaRequired, mfaToken, methods, expiresIn}` and no tokens.
  */
 export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true, sign: true } }, async ({ body, deps, context }) => {
   const input = requireObject(body);
@@ -24,6 +25,8 @@ export const handler = httpHandler<unknown>({ body: 'required', needs: { store: 
   if (transport !== 'body' && transport !== 'cookie') {
     throw new AuthError('invalid_request', 'transport must be "body" or "cookie".');
   }
-  const tokens = await login(deps, { email, password, deviceName }, context);
-  return tokenResponse(tokens, transport satisfies RefreshTransport);
+  const result = await login(deps, { email, password, deviceName, transport }, context, { allowMfa: true });
+  // TOTP on: the MFA challenge, no tokens; POST /auth/mfa/verify finishes the login.
+  if ('mfaRequired' in result) return json(200, result);
+  return tokenResponse(result, transport satisfies RefreshTransport);
 });

@@ -1,7 +1,9 @@
 import type { Deps } from './deps';
 import { AuthError } from './errors';
 import type { RequestContext } from './log';
+import { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge } from './mfa/mfa';
 import {
+  openSession,
   createSession,
   findSessionUser,
   isSessionLive,
@@ -54,6 +56,8 @@ export interface LoginInput {
   email: unknown;
   password: unknown;
   deviceName?: string;
+  /** Where the refresh token is to go (kept by an MFA challenge for its verify step). */
+  transport?: string;
 }
 
 /**
@@ -70,7 +74,9 @@ export interface LoginInput {
  *   signed in to it before: failures elsewhere never lock the owner out of a known device.
  * Unknown emails are counted like real ones, so the limits do not tell them apart.
  */
-export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse> {
+export async function login(deps: Deps, input: LoginInput, context: RequestContext): Promise<TokenResponse>;
+export async function login(deps: Deps, input: LoginInput, context: RequestContext, options: { allowMfa: true }): Promise<TokenResponse | MfaChallenge>;
+export async function login(deps: Deps, input: LoginInput, context: RequestContext, options: { allowMfa?: boolean } = {}): Promise<TokenResponse | MfaChallenge> {
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password, false);
   const failures: Attempt[] = [
@@ -98,10 +104,21 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     throw new AuthError('invalid_credentials');
   }
   await upgradePasswordHash(deps, credentials, password);
+  const sessionDevice = { name: input.deviceName ?? '', userAgent: context.userAgent, ip: context.ip };
+  // With TOTP on, the same step stores an MFA challenge instead of a session (SPEC).
+  const challenge = newMfaChallenge(deps, user.id);
   const [session] = await Promise.all([
-    createSession(deps, user, { name: input.deviceName ?? '', userAgent: context.userAgent, ip: context.ip }, { redis: deps.pipelinedRedis }),
+    openSession(deps, user, sessionDevice, {
+      redis: deps.pipelinedRedis,
+      challenge: { key: challenge.key, login: JSON.stringify({ device: sessionDevice, transport: input.transport ?? 'body' }) },
+    }),
     knownAs === device ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
   ]);
+  if ('mfaRequired' in session) {
+    deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, reason: 'mfa_required' });
+    if (!options.allowMfa) throw new AuthError('invalid_request', 'This account has a second factor: sign in through POST /auth/login and /auth/mfa/verify.');
+    return mfaChallengeAnswer(challenge.token);
+  }
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: session.sessionId });
   for (const evicted of session.evicted) {
     deps.logger.event('session_evicted', context, { outcome: 'success', userId: user.id, sessionId: evicted, reason: 'max_sessions' });
@@ -212,7 +229,8 @@ export async function authorize(deps: Deps, token: string): Promise<Required<Pri
   return live ? { userId: claims.userId, sessionId: claims.sessionId, aal: claims.aal, amr: claims.amr } : null;
 }
 
-async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {
+/** Signs the access token of a session and assembles the token response. */
+export async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {
   const now = deps.clock.now();
   const access = await signAccessToken(deps.keyRing, deps.config, {
     userId: session.user.id,

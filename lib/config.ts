@@ -66,6 +66,12 @@ export interface Config {
   refreshTokenKeys: Buffer[];
   /** Keys of the known-device tags of login (HKDF, another label), in the same order. */
   deviceTagKeys: Buffer[];
+  /** Keys that seal TOTP secrets in Redis (AES-256-GCM; HKDF, another label), in the same order. */
+  totpSealKeys: Buffer[];
+  /** Issuer shown by authenticator apps (the otpauth URI's `issuer`). */
+  totpIssuer: string;
+  /** Sudo mode: a security change needs a second factor at most this old (users with MFA on). */
+  stepUpMaxAgeSeconds: number;
   /** Extra public JWKs still accepted for verification (rotation). */
   jwtVerifyKeys: Record<string, unknown>[];
   jwtIssuer: string;
@@ -86,6 +92,7 @@ export interface Config {
     refreshPerSession: RateLimit;
     mailPerEmail: RateLimit;
     mailPerIp: RateLimit;
+    mfaPerUser: RateLimit;
   };
   /** Only with `mail`. */
   mail: MailConfig | undefined;
@@ -152,12 +159,15 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
       refreshPerSession: rateLimit(env, 'RATE_LIMIT_REFRESH_PER_SESSION', '30/60s'),
       mailPerEmail: rateLimit(env, 'RATE_LIMIT_MAIL_PER_EMAIL', '3/3600s'),
       mailPerIp: rateLimit(env, 'RATE_LIMIT_MAIL_PER_IP', '20/3600s'),
+      mfaPerUser: rateLimit(env, 'RATE_LIMIT_MFA_PER_USER', '10/900s'),
     },
     mail: needs.mail ? mailConfig(env) : undefined,
     emailVerifyTtlSeconds: integer(env, 'EMAIL_VERIFY_TTL_SECONDS', 86_400, 60, 2_592_000),
     passwordResetTtlSeconds: integer(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86_400),
     requireVerifiedEmail: boolean(env, 'REQUIRE_VERIFIED_EMAIL', false),
     mailResponseFloorMs: integer(env, 'MAIL_RESPONSE_FLOOR_MS', 400, 0, 5000),
+    totpIssuer: env.TOTP_ISSUER?.trim() || 'serverless-auth',
+    stepUpMaxAgeSeconds: integer(env, 'STEP_UP_MAX_AGE_SECONDS', 900, 30, 86_400),
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
   };
@@ -167,12 +177,13 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
  * The server-held keys, each derived per purpose (HKDF) from AUTH_SECRET, and from
  * AUTH_SECRET_PREVIOUS while a rotation is under way (accepted, never used for new values).
  */
-function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKeys: Buffer[]; deviceTagKeys: Buffer[] } {
-  if (!sign) return { refreshTokenKeys: [], deviceTagKeys: [] };
+function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKeys: Buffer[]; deviceTagKeys: Buffer[]; totpSealKeys: Buffer[] } {
+  if (!sign) return { refreshTokenKeys: [], deviceTagKeys: [], totpSealKeys: [] };
   const secrets = [secret(env, 'AUTH_SECRET'), ...(env.AUTH_SECRET_PREVIOUS?.trim() ? [secret(env, 'AUTH_SECRET_PREVIOUS')] : [])];
   return {
     refreshTokenKeys: secrets.map((raw) => deriveRefreshTokenKey(raw)),
     deviceTagKeys: secrets.map((raw) => deriveKey(raw, 'known-device-v1')),
+    totpSealKeys: secrets.map((raw) => deriveKey(raw, 'totp-secret-v1')),
   };
 }
 

@@ -21,7 +21,10 @@ export type AuthEventName =
   | 'email_change_requested'
   | 'email_changed'
   | 'account_deleted'
-  | 'mail_failed';
+  | 'mail_failed'
+  | 'mfa_enabled'
+  | 'mfa_disabled'
+  | 'recovery_codes_regenerated';
 
 /** Who asked: taken from the API Gateway request context by the handler, never from headers. */
 export interface RequestContext {

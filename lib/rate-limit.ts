@@ -14,9 +14,11 @@ import { rateLimitIdentifier, type RedisKeys } from './store/keys';
  *   exempt, so it never locks the owner out of a known device;
  * - `registerPerIp`: registrations from one client IP;
  * - `mailPerEmail`, `mailPerIp`: mails asked for (forgot, resend, verify/request) per address
- *   (known or not) and per client IP.
+ *   (known or not) and per client IP;
+ * - `mfaPerUser`: wrong second-factor codes per user, across MFA tokens (a thief with the
+ *   password cannot grind through codes with fresh logins).
  */
-export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp' | 'mailPerEmail' | 'mailPerIp';
+export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp' | 'mailPerEmail' | 'mailPerIp' | 'mfaPerUser';
 
 const KEY_NAMES: Record<LimitName, string> = {
   loginPerIp: 'login-ip',
@@ -25,6 +27,7 @@ const KEY_NAMES: Record<LimitName, string> = {
   registerPerIp: 'register-ip',
   mailPerEmail: 'mail-email',
   mailPerIp: 'mail-ip',
+  mfaPerUser: 'mfa-user',
 };
 
 export interface Attempt {

@@ -9,6 +9,7 @@ import { DELETE_EMAIL_INDEX } from '../store/scripts/delete-email-index';
 import { DELETE_USER } from '../store/scripts/delete-user';
 import { normalizePassword } from '../users/passwords';
 import { checkPassword, findCredentials, findUserById } from '../users/users';
+import { requireSudo } from '../mfa/mfa';
 
 const MAX_ATTEMPTS = 5;
 
@@ -21,6 +22,7 @@ const MAX_ATTEMPTS = 5;
  */
 export async function deleteAccount(deps: Deps, principal: Principal, input: { password: unknown }, context: RequestContext): Promise<void> {
   const password = normalizePassword(input.password, false);
+  await requireSudo(deps, principal);
   const user = await findUserById(deps, principal.userId);
   if (!user) throw new AuthError('invalid_token');
   const credentials = await findCredentials(deps.redis, deps.keys, user.email);

@@ -10,6 +10,8 @@ import { normalizePassword } from '../users/passwords';
 import { checkPassword, findCredentials, findUserById, normalizeEmail, type RegisteredUser } from '../users/users';
 import { issueAccountToken, linkFor, withClaim, type ClaimedToken } from './account-tokens';
 import { sendRequired } from './mail';
+import type { Principal } from '../auth';
+import { requireSudo } from '../mfa/mfa';
 import { limitMail } from './mail-limits';
 
 /**
@@ -19,9 +21,11 @@ import { limitMail } from './mail-limits';
  * and mails its owner instead, so the answer never tells whether an address is taken. The
  * mail is the purpose: a mail fault answers 503.
  */
-export async function requestEmailChange(deps: Deps, userId: string, input: { newEmail: unknown; password: unknown }, context: RequestContext): Promise<void> {
+export async function requestEmailChange(deps: Deps, principal: Principal, input: { newEmail: unknown; password: unknown }, context: RequestContext): Promise<void> {
+  const userId = principal.userId;
   const newEmail = normalizeEmail(input.newEmail);
   const password = normalizePassword(input.password, false);
+  await requireSudo(deps, principal);
   const user = await findUserById(deps, userId);
   if (!user) throw new AuthError('invalid_token');
   if (newEmail === user.email) throw new AuthError('invalid_request', 'newEmail is already the address of the account.');

@@ -9,6 +9,7 @@ import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
 import { checkPassword, findCredentials, findUserById } from '../users/users';
 import { sendNotice } from './mail';
+import { requireSudo } from '../mfa/mfa';
 
 /**
  * POST /auth/password/change `{currentPassword, newPassword}` (signed in): with the right
@@ -23,6 +24,7 @@ export async function changePassword(
 ): Promise<void> {
   const current = normalizePassword(input.currentPassword, false);
   const next = normalizePassword(input.newPassword, true);
+  await requireSudo(deps, principal);
   const user = await findUserById(deps, principal.userId);
   if (!user) throw new AuthError('invalid_token');
   const credentials = await findCredentials(deps.redis, deps.keys, user.email);

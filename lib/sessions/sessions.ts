@@ -21,6 +21,8 @@ const ROTATION_HISTORY = 16;
  * reads the index again when it changed before the script ran; then 503.
  */
 const MAX_INDEX_ATTEMPTS = 5;
+/** How long a login waits for its second factor. */
+export const MFA_CHALLENGE_TTL_MS = 300_000;
 const MAX_DEVICE_NAME = 100;
 const MAX_USER_AGENT = 512;
 
@@ -87,6 +89,11 @@ function refreshKeyOf(config: Config): Buffer {
   return refreshKeysOf(config)[0]!;
 }
 
+/** The refresh token of a session's current generation (tokens are deterministic per generation). */
+export function currentRefreshToken(config: Config, userId: string, sessionId: string, generation: number): string {
+  return formatRefreshToken(refreshKeyOf(config), { userId, sessionId, generation });
+}
+
 /**
  * A session's deadline: the earlier of its idle deadline (last refresh + refresh token
  * lifetime) and its absolute one (creation + SESSION_MAX_TTL_SECONDS), in ms.
@@ -109,6 +116,35 @@ export async function createSession(
   device: Device,
   options: { redis?: Redis; assurance?: Assurance } = {},
 ): Promise<IssuedSession & { evicted: string[] }> {
+  const started = await openSession(deps, user, device, options);
+  if ('mfaRequired' in started) throw new Error('unreachable: no challenge was asked for');
+  return started;
+}
+
+/** An MFA challenge made instead of a session: its key's token (`<user id>.<secret>`). */
+export interface ChallengeIssued {
+  mfaRequired: true;
+}
+
+/**
+ * {@link createSession} for a password login: when the user has TOTP on, the same atomic step
+ * stores `challenge` (the MFA challenge key and what it keeps of the login) instead of a session.
+ */
+export function openSession(
+  deps: Deps,
+  user: User,
+  device: Device,
+  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string } } = {},
+): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
+  return openSessionOnce(deps, user, device, options);
+}
+
+async function openSessionOnce(
+  deps: Deps,
+  user: User,
+  device: Device,
+  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string } },
+): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
   const assurance = options.assurance ?? PASSWORD_ONLY;
   const { config, keys } = deps;
   const now = deps.clock.now();
@@ -126,9 +162,20 @@ export async function createSession(
     const [outcome, ...rest] = await runScript<string[]>(
       options.redis ?? deps.redis,
       CREATE_SESSION,
-      [keys.user(user.id), keys.userSessions(user.id), keys.session(user.id, sessionId), ...evict.map((id) => keys.session(user.id, id))],
-      [now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), config.requireVerifiedEmail ? '1' : '0', ...fields],
+      [
+        keys.user(user.id),
+        keys.userSessions(user.id),
+        keys.session(user.id, sessionId),
+        options.challenge?.key ?? keys.mfaChallenge(user.id, 'none'),
+        ...evict.map((id) => keys.session(user.id, id)),
+      ],
+      [
+        now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), config.requireVerifiedEmail ? '1' : '0',
+        options.challenge ? 'ask' : 'done', options.challenge?.login ?? '', now + MFA_CHALLENGE_TTL_MS,
+        ...fields,
+      ],
     );
+    if (outcome === 'mfa') return { mfaRequired: true };
     if (outcome === 'no_user') throw new AuthError('invalid_credentials');
     if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {

@@ -36,6 +36,8 @@ export interface RedisKeys {
    * a newer one replaces it. Expires with the token.
    */
   accountToken(userId: string, purpose: AccountTokenPurpose): string;
+  /** Hash of one MFA challenge (a login that passed its password), by the hash of its token's secret. TTL 300 s. */
+  mfaChallenge(userId: string, secretHash: string): string;
   /**
    * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
    * identifier goes in as {@link rateLimitIdentifier}.
@@ -60,6 +62,7 @@ export function createKeys(prefix: string): RedisKeys {
     session: (userId, sessionId) => `${tagged(userId)}session:${sessionId}`,
     userSessions: (userId) => `${tagged(userId)}sessions`,
     accountToken: (userId, purpose) => `${tagged(userId)}token:${purpose}`,
+    mfaChallenge: (userId, secretHash) => `${tagged(userId)}mfa:${secretHash}`,
     rateLimit: (name) => `${base}rl:${name}`,
   };
 }

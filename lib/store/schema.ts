@@ -27,6 +27,24 @@ export const USER_FIELDS = {
   createdAt: 'created',
   /** '1' once the current email was confirmed through a mailed link. */
   emailVerified: 'ev',
+  /** The confirmed TOTP secret, sealed (AES-256-GCM under a key derived from AUTH_SECRET); absent = MFA off. */
+  totpSecret: 'totp',
+  /** A TOTP secret enrolled but not yet confirmed, sealed the same way. */
+  totpPending: 'totpp',
+  /** The last accepted TOTP step (no code of it or before it is accepted again). */
+  totpLastStep: 'totps',
+  /** SHA-256 hashes of the unused recovery codes, space-separated. */
+  recoveryCodes: 'rc',
+} as const;
+
+/** MFA challenge hash (`mfaChallenge(userId, hash)`): one login waiting for its second factor. */
+export const MFA_CHALLENGE_FIELDS = {
+  /** The login it belongs to: device and refresh transport, as JSON. */
+  login: 'd',
+  /** Wrong codes so far (5 end it). */
+  wrong: 'n',
+  /** ms; checked as well as the key's TTL. */
+  expiresAt: 'exp',
 } as const;
 
 /** Account token hash (`accountToken(userId, purpose)`): one pending token of one purpose. */
@@ -83,4 +101,5 @@ export const DECLARED_FIELDS: ReadonlySet<string> = new Set([
   ...Object.values(USER_FIELDS),
   ...Object.values(SESSION_FIELDS),
   ...Object.values(ACCOUNT_TOKEN_FIELDS),
+  ...Object.values(MFA_CHALLENGE_FIELDS),
 ]);

@@ -220,8 +220,8 @@ describe('email change', () => {
     await register(deps, { email: oldEmail, password: PASSWORD }, testContext());
     const tokens = await login(deps, { email: oldEmail, password: PASSWORD }, testContext());
 
-    await expectAuthError(requestEmailChange(deps, tokens.user.id, { newEmail, password: 'wrong password' }, testContext()), 'invalid_credentials');
-    await requestEmailChange(deps, tokens.user.id, { newEmail, password: PASSWORD }, testContext());
+    await expectAuthError(requestEmailChange(deps, principalOf(tokens), { newEmail, password: 'wrong password' }, testContext()), 'invalid_credentials');
+    await requestEmailChange(deps, principalOf(tokens), { newEmail, password: PASSWORD }, testContext());
     const confirm = (await mail.waitFor(newEmail))[0]!;
     expect(confirm.subject).toMatch(/new email/i);
     // Nothing moves before the link is used.
@@ -242,7 +242,7 @@ describe('email change', () => {
     await register(deps, { email: mine, password: PASSWORD }, testContext());
     await register(deps, { email: theirs, password: PASSWORD }, testContext());
     const tokens = await login(deps, { email: mine, password: PASSWORD }, testContext());
-    await expect(requestEmailChange(deps, tokens.user.id, { newEmail: theirs, password: PASSWORD }, testContext())).resolves.toBeUndefined();
+    await expect(requestEmailChange(deps, principalOf(tokens), { newEmail: theirs, password: PASSWORD }, testContext())).resolves.toBeUndefined();
     expect((await mail.waitFor(theirs, 2)).at(-1)!.subject).toMatch(/tried to use your email/i);
     expect((await me(deps, principalOf(tokens))).user.email).toBe(mine);
   });
@@ -320,7 +320,7 @@ describe('mail faults', () => {
 
         const verifyAsk = await expectAuthError(requestVerification(deps, tokens.user.id, testContext()), 'service_unavailable');
         expect(verifyAsk.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-        await expectAuthError(requestEmailChange(deps, tokens.user.id, { newEmail: uniqueEmail('new'), password: PASSWORD }, testContext()), 'service_unavailable');
+        await expectAuthError(requestEmailChange(deps, principalOf(tokens), { newEmail: uniqueEmail('new'), password: PASSWORD }, testContext()), 'service_unavailable');
         // The account is as it was: the password and the address still sign in.
         expect((await login(healthy, { email, password: PASSWORD }, testContext())).user.email).toBe(email);
         // A notice that cannot go out never fails the request that caused it.

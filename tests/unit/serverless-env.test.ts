@@ -41,7 +41,7 @@ describe('serverless.yml environments (least privilege)', () => {
 
   it('covers every function', () => {
     expect(functions.map(([name]) => name).sort()).toEqual(
-      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'password', 'refresh', 'register', 'sessions'].sort(),
+      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'password', 'refresh', 'register', 'sessions'].sort(),
     );
   });
 
@@ -59,7 +59,7 @@ describe('serverless.yml environments (least privilege)', () => {
     expect(needsOf('authorizer')).toEqual(['store', 'verify']);
     for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account']) expect(needsOf(name), name).toEqual(['store']);
     for (const name of ['register', 'email', 'password']) expect(needsOf(name), name).toEqual(['mail', 'store']);
-    for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
+    for (const name of ['login', 'refresh', 'mfa']) expect(needsOf(name), name).toEqual(['sign', 'store']);
     expect(needsOf('example-protected')).toEqual([]);
   });
 });

@@ -16,24 +16,34 @@
  * - the index key expires with the latest session in it;
  * - a retry of this very call (same session id) changes nothing more and succeeds.
  *
- * - with REQUIRE_VERIFIED_EMAIL, an account whose email is not verified gets no session.
+ * - with REQUIRE_VERIFIED_EMAIL, an account whose email is not verified gets no session;
+ * - a password login of an account with TOTP on gets no session but an MFA challenge
+ *   (KEYS[4], 300 s), which POST /auth/mfa/verify completes.
  *
- * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'no_user'} | {'unverified'}.
+ * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'mfa'} | {'no_user'} | {'unverified'}.
  */
 export const CREATE_SESSION = `#!lua flags=allow-key-locking
-local userKey, indexKey, sessionKey = KEYS[1], KEYS[2], KEYS[3] -- KEYS[4..]: sessions to evict
+local userKey, indexKey, sessionKey, challengeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4] -- KEYS[5..]: sessions to evict
 local now = ARGV[1]
 local deadline = ARGV[2]
 local max = tonumber(ARGV[3])
 local sessionId = ARGV[4]
-local candidates = ARGV[5] -- ids of KEYS[4..], in that order, space-separated ('' = none)
+local candidates = ARGV[5] -- ids of KEYS[5..], in that order, space-separated ('' = none)
 local requireVerified = ARGV[6] -- '1': REQUIRE_VERIFIED_EMAIL
-local firstField = 7 -- ARGV[7..]: session fields, field, value, ...
+local secondFactor = ARGV[7] -- 'ask': a password login (TOTP on: a challenge instead); 'done': given
+local challengeLogin = ARGV[8] -- what the challenge keeps of the login (JSON)
+local challengeExpiresAt = ARGV[9] -- ms
+local firstField = 10 -- ARGV[10..]: session fields, field, value, ...
 
-local user = redis.call('HMGET', userKey, 'email', 'ev')
+local user = redis.call('HMGET', userKey, 'email', 'ev', 'totp')
 local email = user[1]
 if not email then return {'no_user'} end
 if requireVerified == '1' and user[2] ~= '1' then return {'unverified'} end
+if secondFactor == 'ask' and user[3] then
+  redis.call('HSET', challengeKey, 'd', challengeLogin, 'n', 0, 'exp', challengeExpiresAt)
+  redis.call('PEXPIREAT', challengeKey, challengeExpiresAt)
+  return {'mfa'}
+end
 -- A retry of this very call (its reply was lost): the session is there, nothing more to do.
 if redis.call('ZSCORE', indexKey, sessionId) then return {'created', email} end
 
@@ -41,7 +51,7 @@ redis.call('ZREMRANGEBYSCORE', indexKey, '-inf', now)
 local victims = {}
 local over = redis.call('ZCARD', indexKey) + 1 - max
 if over > 0 then
-  local known, n = {}, 3
+  local known, n = {}, 4
   for id in string.gmatch(candidates, '%S+') do
     n = n + 1
     if redis.call('ZSCORE', indexKey, id) then

@@ -1,0 +1,185 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { issueTokens, type Principal, type TokenResponse } from '../auth';
+import type { Deps } from '../deps';
+import { AuthError } from '../errors';
+import type { RequestContext } from '../log';
+import { currentRefreshToken, openSession, revokeAllSessions, type Device } from '../sessions/sessions';
+import { SESSION_FIELDS, USER_FIELDS } from '../store/schema';
+import { readHashFields, runScript } from '../store/redis';
+import { SECOND_FACTOR } from '../store/scripts/second-factor';
+import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
+import { findUserById } from '../users/users';
+import { hashRecoveryCode, newRecoveryCodes, newTotpSecret, openTotpSecret, sealTotpSecret, totpEnrollment, totpStep } from './totp';
+
+/** Wrong codes one MFA challenge survives. */
+const MAX_WRONG_CODES = 5;
+const MFA_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+/** The answer of a correct password when TOTP is on (SPEC): no tokens yet. */
+export interface MfaChallenge {
+  mfaRequired: true;
+  mfaToken: string;
+  methods: string[];
+  expiresIn: number;
+}
+
+/** What an MFA challenge keeps of its login, so the verify step finishes that login. */
+export interface PendingLogin {
+  device: Device;
+  transport: string;
+}
+
+/** A second factor as the client gives it. */
+export type SecondFactorInput = { code: string } | { recoveryCode: string };
+
+/** A new MFA token and the key of its challenge (only the secret's hash names the key). */
+export function newMfaChallenge(deps: Deps, userId: string): { token: string; key: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `${userId}.${secret}`, key: deps.keys.mfaChallenge(userId, createHash('sha256').update(secret).digest('base64url')) };
+}
+
+export function mfaChallengeAnswer(token: string): MfaChallenge {
+  return { mfaRequired: true, mfaToken: token, methods: ['totp', 'recovery_code'], expiresIn: 300 };
+}
+
+async function limitCodes(deps: Deps, userId: string, context: RequestContext): Promise<void> {
+  const { exhausted, retryAfterMs } = await deps.rateLimiter.peek([{ name: 'mfaPerUser', identifier: userId }], deps.clock.now());
+  if (exhausted.size > 0) {
+    deps.logger.event('rate_limited', context, { outcome: 'denied', userId, reason: 'mfa' });
+    throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+  }
+}
+
+/** Which second factor the input is, checked against the user's secret where it is a TOTP code. */
+async function classify(deps: Deps, userId: string, input: SecondFactorInput): Promise<{ kind: 'totp' | 'recovery' | 'wrong'; value: string }> {
+  if ('recoveryCode' in input) return { kind: 'recovery', value: hashRecoveryCode(input.recoveryCode) };
+  const [sealed] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.totpSecret]);
+  const secret = sealed ? openTotpSecret(deps.config, sealed) : null;
+  const step = secret ? totpStep(deps.config, secret, input.code, deps.clock.now()) : null;
+  return step === null ? { kind: 'wrong', value: '' } : { kind: 'totp', value: String(step) };
+}
+
+/**
+ * Runs the second-factor script; a wrong, replayed or used code counts against the user's limit
+ * and answers `invalid_code`.
+ */
+async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string, mode: 'challenge' | 'session', input: SecondFactorInput, context: RequestContext): Promise<string[]> {
+  await limitCodes(deps, userId, context);
+  const { kind, value } = await classify(deps, userId, input);
+  const [outcome, ...rest] = await runScript<string[]>(deps.redis, SECOND_FACTOR, [deps.keys.user(userId), targetKey], [mode, kind, value, deps.clock.now(), MAX_WRONG_CODES]);
+  if (outcome === 'ok') return rest;
+  if (outcome === 'wrong') {
+    await deps.rateLimiter.record([{ name: 'mfaPerUser', identifier: userId }]);
+    deps.logger.event('login_failed', context, { outcome: 'failure', userId, reason: 'invalid_code' });
+    throw new AuthError('invalid_code');
+  }
+  throw new AuthError(mode === 'challenge' ? 'invalid_token' : 'invalid_token');
+}
+
+/**
+ * POST /auth/mfa/verify: finishes a login that passed its password with a TOTP or recovery
+ * code. The MFA token is single use (consumed by a success), lives 300 s, dies after 5 wrong
+ * codes; wrong codes also count per user (RATE_LIMIT_MFA_PER_USER) across MFA tokens.
+ */
+export async function verifyMfa(deps: Deps, input: { mfaToken: string } & SecondFactorInput, context: RequestContext): Promise<{ tokens: TokenResponse; login: PendingLogin }> {
+  const match = MFA_TOKEN_PATTERN.exec(input.mfaToken);
+  if (!match) throw new AuthError('invalid_token');
+  const userId = match[1]!;
+  const key = deps.keys.mfaChallenge(userId, createHash('sha256').update(match[2]!).digest('base64url'));
+  const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', input, context);
+  const login = JSON.parse(loginJson!) as PendingLogin;
+  const user = await findUserById(deps, userId);
+  if (!user) throw new AuthError('invalid_token');
+  const session = await openSession(deps, user, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] } });
+  if ('mfaRequired' in session) throw new Error('unreachable');
+  deps.logger.event('login_ok', context, { outcome: 'success', userId, sessionId: session.sessionId, reason: 'second_factor' });
+  return { tokens: await issueTokens(deps, session), login };
+}
+
+/** POST /auth/mfa/step-up: a second factor for the caller's session, now aal 2 (sudo mode renewed). */
+export async function stepUp(deps: Deps, principal: Principal, input: SecondFactorInput, context: RequestContext): Promise<TokenResponse> {
+  const user = await findUserById(deps, principal.userId);
+  if (!user) throw new AuthError('invalid_token');
+  if (!user.mfa.totp) throw new AuthError('invalid_request', 'No second factor is set up for this account.');
+  const [generation, deadline, amr] = await acceptSecondFactor(deps, user.id, deps.keys.session(user.id, principal.sessionId), 'session', input, context);
+  deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: principal.sessionId, reason: 'step_up' });
+  return issueTokens(deps, {
+    sessionId: principal.sessionId,
+    user: { id: user.id, email: user.email },
+    refreshToken: currentRefreshToken(deps.config, user.id, principal.sessionId, Number(generation)),
+    expiresAtMs: Number(deadline),
+    aal: 2,
+    amr: (amr ?? 'pwd otp').split(' '),
+  });
+}
+
+/**
+ * Sudo mode (SPEC): a user with TOTP on changes security settings only from a session of aal 2
+ * whose last second factor is at most STEP_UP_MAX_AGE_SECONDS old; else `step_up_required`.
+ * One store request (the session's assurance and the user's TOTP state, pipelined).
+ */
+export async function requireSudo(deps: Deps, principal: Principal): Promise<void> {
+  const [[aal, at], [totp]] = await Promise.all([
+    readHashFields(deps.pipelinedRedis, deps.keys.session(principal.userId, principal.sessionId), [SESSION_FIELDS.aal, SESSION_FIELDS.secondFactorAt]),
+    readHashFields(deps.pipelinedRedis, deps.keys.user(principal.userId), [USER_FIELDS.totpSecret]),
+  ]);
+  if (!totp) return;
+  if (aal !== '2' || deps.clock.now() - Number(at ?? 0) > deps.config.stepUpMaxAgeSeconds * 1000) throw new AuthError('step_up_required');
+}
+
+/** POST /auth/mfa/totp/enroll: a pending secret, as text, `otpauth://` URI and QR code; nothing is active yet. */
+export async function enrollTotp(deps: Deps, principal: Principal): Promise<{ secret: string; otpauthUri: string; qrCodeSvg: string }> {
+  const user = await findUserById(deps, principal.userId);
+  if (!user) throw new AuthError('invalid_token');
+  const secret = newTotpSecret();
+  const stored = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(user.id), deps.keys.session(user.id, principal.sessionId)], [
+    'enroll', sealTotpSecret(deps.config, secret), '', '', deps.clock.now(),
+  ]);
+  if (stored !== 1) throw new AuthError('invalid_request', 'TOTP is already on: turn it off first.');
+  return { secret, ...(await totpEnrollment(deps.config, secret, user.email)) };
+}
+
+/**
+ * POST /auth/mfa/totp/confirm `{code}`: a current code of the pending secret turns TOTP on;
+ * answers the 10 recovery codes (shown once), makes the caller's session aal 2 and revokes the
+ * user's other sessions.
+ */
+export async function confirmTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }> {
+  await limitCodes(deps, principal.userId, context);
+  const [sealed] = await readHashFields(deps.redis, deps.keys.user(principal.userId), [USER_FIELDS.totpPending]);
+  const secret = sealed ? openTotpSecret(deps.config, sealed) : null;
+  if (!sealed || !secret) throw new AuthError('invalid_request', 'Enroll first (POST /auth/mfa/totp/enroll).');
+  const step = totpStep(deps.config, secret, input.code, deps.clock.now());
+  if (step === null) {
+    await deps.rateLimiter.record([{ name: 'mfaPerUser', identifier: principal.userId }]);
+    throw new AuthError('invalid_code');
+  }
+  const recoveryCodes = newRecoveryCodes();
+  const confirmed = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], [
+    'confirm', sealed, step, recoveryCodes.map(hashRecoveryCode).join(' '), deps.clock.now(),
+  ]);
+  if (confirmed !== 1) throw new AuthError('invalid_request', 'The enrollment changed meanwhile: enroll again.');
+  await revokeAllSessions(deps, principal.userId, { except: principal.sessionId });
+  deps.logger.event('mfa_enabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+  return { recoveryCodes };
+}
+
+/** DELETE /auth/mfa/totp `{code}` (sudo mode): turns TOTP off, with a current code. */
+export async function disableTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<void> {
+  await requireSudo(deps, principal);
+  await acceptSecondFactor(deps, principal.userId, deps.keys.session(principal.userId, principal.sessionId), 'session', input, context);
+  await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], ['disable', '', '', '', deps.clock.now()]);
+  deps.logger.event('mfa_disabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+}
+
+/** POST /auth/mfa/recovery-codes (sudo mode): 10 new recovery codes; the old ones die. */
+export async function regenerateRecoveryCodes(deps: Deps, principal: Principal, context: RequestContext): Promise<{ recoveryCodes: string[] }> {
+  await requireSudo(deps, principal);
+  const recoveryCodes = newRecoveryCodes();
+  const done = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], [
+    'codes', '', '', recoveryCodes.map(hashRecoveryCode).join(' '), deps.clock.now(),
+  ]);
+  if (done !== 1) throw new AuthError('invalid_request', 'No second factor is set up for this account.');
+  deps.logger.event('recovery_codes_regenerated', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+  return { recoveryCodes };
+}
