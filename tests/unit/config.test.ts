@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       refreshPerSession: { limit: 30, windowSeconds: 60 },
       mailPerEmail: { limit: 3, windowSeconds: 3600 },
       mailPerIp: { limit: 20, windowSeconds: 3600 },
+      mfaPerUser: { limit: 10, windowSeconds: 900 },
     });
     expect(config.jwtVerifyKeys).toEqual([]);
     expect(config.jwtSecret).toBeUndefined();
