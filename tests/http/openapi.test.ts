@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { inbox, tokenIn } from '../support/inbox';
+import { totpCode } from '../support/totp';
 
 /**
  * openapi.yaml must describe what the running stack really answers, and what it really accepts:
@@ -465,5 +466,52 @@ describe('openapi.yaml matches the running stack', () => {
     expect((await call('GET', '/auth/me', '/auth/me', { token: session.json.accessToken })).status).toBe(403);
     expect((await call('POST', '/auth/login', '/auth/login', { body: { email: moved, password: third } })).status).toBe(401);
     expect((await call('POST', '/auth/register', '/auth/register', { body: { email: moved, password: third } })).status).toBe(201);
+  });
+
+  it('describes MFA: enroll, confirm, the login challenge, verify, step-up, recovery codes, disable (codes computed by the test)', async () => {
+    const address = `openapi-mfa-${stamp}@example.com`;
+    const secretPassword = 'mfa password 1';
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: address, password: secretPassword } })).status).toBe(201);
+    const session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'BodyTokenResponse' });
+    const token = session.json.accessToken as string;
+
+    const enrolled = await call('POST', '/auth/mfa/totp/enroll', '/auth/mfa/totp/enroll', { token });
+    expect(enrolled.status).toBe(200);
+    const secret = enrolled.json.secret as string;
+    expect((await call('POST', '/auth/mfa/totp/enroll', '/auth/mfa/totp/enroll', {})).status).toBe(401);
+    expect((await call('POST', '/auth/mfa/totp/confirm', '/auth/mfa/totp/confirm', { token, body: { code: '000000' } })).status).toBe(401);
+    const now = () => Math.floor(Date.now() / 30_000);
+    // Each code is of a later step than the last accepted one (a step is accepted once): the
+    // previous step's code (skew −1) confirms, the current one verifies, the next one disables.
+    const confirmed = await call('POST', '/auth/mfa/totp/confirm', '/auth/mfa/totp/confirm', { token, body: { code: totpCode(secret, now() - 1) } });
+    expect(confirmed.status).toBe(200);
+    const recoveryCodes = confirmed.json.recoveryCodes as string[];
+
+    // Login: the challenge, no tokens.
+    const challenge = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'MfaChallenge' });
+    expect(challenge.json).toMatchObject({ mfaRequired: true });
+    expect((await call('POST', '/auth/mfa/verify', '/auth/mfa/verify', { body: { mfaToken: challenge.json.mfaToken, code: '000000' } })).status).toBe(401);
+    const verified = await call('POST', '/auth/mfa/verify', '/auth/mfa/verify', { body: { mfaToken: challenge.json.mfaToken, code: totpCode(secret, now()) }, variant: 'BodyTokenResponse' });
+    expect(verified.status).toBe(200);
+    const me2 = await call('GET', '/auth/me', '/auth/me', { token: verified.json.accessToken });
+    expect(me2.json.session).toMatchObject({ aal: 2, amr: ['pwd', 'otp'] });
+    expect(me2.json.user.mfa).toEqual({ totp: true });
+
+    // A recovery code finishes a login once.
+    const second = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'MfaChallenge' });
+    const byCode = await call('POST', '/auth/mfa/verify', '/auth/mfa/verify', { body: { mfaToken: second.json.mfaToken, recoveryCode: recoveryCodes[0] }, variant: 'BodyTokenResponse' });
+    expect(byCode.status).toBe(200);
+
+    // Step-up, new recovery codes, then off.
+    const stepped = await call('POST', '/auth/mfa/step-up', '/auth/mfa/step-up', { token: byCode.json.accessToken, body: { recoveryCode: recoveryCodes[1] }, variant: 'BodyTokenResponse' });
+    expect(stepped.status).toBe(200);
+    expect((await call('POST', '/auth/mfa/step-up', '/auth/mfa/step-up', { token: stepped.json.accessToken, body: { recoveryCode: recoveryCodes[1] } })).status).toBe(401);
+    const regenerated = await call('POST', '/auth/mfa/recovery-codes', '/auth/mfa/recovery-codes', { token: stepped.json.accessToken });
+    expect(regenerated.status).toBe(200);
+    expect((await call('DELETE', '/auth/mfa/totp', '/auth/mfa/totp', { token: stepped.json.accessToken, body: { code: '000000' } })).status).toBe(401);
+    expect((await call('DELETE', '/auth/mfa/totp', '/auth/mfa/totp', { token: stepped.json.accessToken, body: { code: totpCode(secret, now() - 1) } })).status).toBe(401); // used
+    expect((await call('DELETE', '/auth/mfa/totp', '/auth/mfa/totp', { token: stepped.json.accessToken, body: { code: totpCode(secret, now() + 1) } })).status).toBe(204);
+    expect((await call('POST', '/auth/mfa/recovery-codes', '/auth/mfa/recovery-codes', { token: stepped.json.accessToken })).status).toBe(400);
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'BodyTokenResponse' })).status).toBe(200);
   });
 });
