@@ -19,6 +19,8 @@ export interface VerifierOptions {
   maxTokenAgeSeconds?: number;
   /** Require this `client_id` (JWT_CLIENT_ID of the issuing service); by default any non-empty one. */
   clientId?: string;
+  /** Require this assurance level: 2 refuses tokens of sessions without a second factor. */
+  requireAal?: 1 | 2;
   /**
    * Also require the token's session to be alive, over the same Redis the auth service uses
    * (one read-only request). Without it, a revoked session's token is accepted until it expires.
@@ -53,6 +55,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
 
   return async (token) => {
     const claims = await verifyAccessTokenWith(verifyOptions, token, now());
+    if (claims && options.requireAal === 2 && claims.aal !== 2) return null;
     if (!claims || !options.session || !sessionKeys) return claims;
     const live = await readSessionLiveness(options.session.redis, sessionKeys, claims.userId, claims.sessionId, now());
     return live ? claims : null;

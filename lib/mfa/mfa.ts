@@ -50,22 +50,25 @@ async function limitCodes(deps: Deps, userId: string, context: RequestContext): 
   }
 }
 
-/** Which second factor the input is, checked against the user's secret where it is a TOTP code. */
-async function classify(deps: Deps, userId: string, input: SecondFactorInput): Promise<{ kind: 'totp' | 'recovery' | 'wrong'; value: string }> {
+/** Which second factor the input is, checked against the user's (sealed) secret where it is a TOTP code. */
+function classify(deps: Deps, sealed: string | null, input: SecondFactorInput): { kind: 'totp' | 'recovery' | 'wrong'; value: string } {
   if ('recoveryCode' in input) return { kind: 'recovery', value: hashRecoveryCode(input.recoveryCode) };
-  const [sealed] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.totpSecret]);
   const secret = sealed ? openTotpSecret(deps.config, sealed) : null;
   const step = secret ? totpStep(deps.config, secret, input.code, deps.clock.now()) : null;
   return step === null ? { kind: 'wrong', value: '' } : { kind: 'totp', value: String(step) };
 }
 
 /**
- * Runs the second-factor script; a wrong, replayed or used code counts against the user's limit
- * and answers `invalid_code`.
+ * Checks the per-user limit and reads the user's sealed secret (one pipelined request), then
+ * runs the second-factor script (one request); a wrong, replayed or used code counts against
+ * the user's limit and answers `invalid_code`.
  */
 async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string, mode: 'challenge' | 'session', input: SecondFactorInput, context: RequestContext): Promise<string[]> {
-  await limitCodes(deps, userId, context);
-  const { kind, value } = await classify(deps, userId, input);
+  const [, [sealed]] = await Promise.all([
+    limitCodes(deps, userId, context),
+    readHashFields(deps.pipelinedRedis, deps.keys.user(userId), [USER_FIELDS.totpSecret]),
+  ]);
+  const { kind, value } = classify(deps, sealed ?? null, input);
   const [outcome, ...rest] = await runScript<string[]>(deps.redis, SECOND_FACTOR, [deps.keys.user(userId), targetKey], [mode, kind, value, deps.clock.now(), MAX_WRONG_CODES]);
   if (outcome === 'ok') return rest;
   if (outcome === 'wrong') {
@@ -88,9 +91,8 @@ export async function verifyMfa(deps: Deps, input: { mfaToken: string } & Second
   const key = deps.keys.mfaChallenge(userId, createHash('sha256').update(match[2]!).digest('base64url'));
   const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', input, context);
   const login = JSON.parse(loginJson!) as PendingLogin;
-  const user = await findUserById(deps, userId);
-  if (!user) throw new AuthError('invalid_token');
-  const session = await openSession(deps, user, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] } });
+  // The session's script reads the user's email itself (and refuses a deleted user).
+  const session = await openSession(deps, { id: userId, email: '' }, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] } });
   if ('mfaRequired' in session) throw new Error('unreachable');
   deps.logger.event('login_ok', context, { outcome: 'success', userId, sessionId: session.sessionId, reason: 'second_factor' });
   return { tokens: await issueTokens(deps, session), login };

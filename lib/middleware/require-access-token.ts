@@ -17,7 +17,8 @@ export interface AccessTokenContext {
  * middy middleware for Lambdas without API Gateway in front (function URLs, direct
  * invocations with an HTTP-shaped event): verifies `Authorization: Bearer <access token>`
  * with {@link createAccessTokenVerifier} and puts `{userId, sessionId, tokenId, expiresAt}`
- * in `context.auth`. A missing or refused token fails with 401 `invalid_token`
+ * (and `aal`, `amr`) in `context.auth`; with `requireAal: 2`, a token without a second factor
+ * fails with 403 `step_up_required`. A missing or refused token fails with 401 `invalid_token`
  * (`WWW-Authenticate: Bearer`); a fault of the session check with 503 `service_unavailable`.
  * The handler never runs for either.
  *
@@ -29,6 +30,7 @@ export interface AccessTokenContext {
  */
 export function requireAccessToken<TEvent extends EventWithHeaders, TContext extends object>(
   verify: AccessTokenVerifier,
+  options: { requireAal?: 1 | 2 } = {},
 ): MiddlewareObj<TEvent, unknown, Error, TContext & AccessTokenContext> {
   return {
     before: async (request) => {
@@ -41,6 +43,8 @@ export function requireAccessToken<TEvent extends EventWithHeaders, TContext ext
         throw asHttpError(new AuthError('service_unavailable', undefined, { retryAfterSeconds: 1, cause: error }));
       }
       if (!auth) throw asHttpError(new AuthError('invalid_token'));
+      // A valid token of a session without a second factor, where one is required: 403.
+      if (options.requireAal === 2 && auth.aal !== 2) throw asHttpError(new AuthError('step_up_required'));
       request.context.auth = auth;
     },
     onError: async (request) => {

@@ -18,6 +18,8 @@ import {
   revokeMySession,
 } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
+import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
+import { stepAt, totpCode } from '../support/totp';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
 import {
   captureLogger,
@@ -163,6 +165,30 @@ describe('Redis requests per operation (warm)', () => {
     const third = await stats.around(() => login(capped, { email, password: PASSWORD }, testContext('198.51.100.77')));
     expect(third.requests).toEqual({ '/pipeline': 1, '/': 2 });
     expect(third.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
+  });
+
+  it('login with TOTP on: 2 requests for the password step (the challenge is made by the session script), 3 for the code', async () => {
+    const email = uniqueEmail('mfa-count');
+    const ip = '198.51.100.88';
+    await register(deps, { email, password: PASSWORD }, testContext(ip));
+    const tokens = await login(deps, { email, password: PASSWORD }, testContext(ip));
+    const principal = { userId: tokens.user.id, sessionId: tokens.sessionId };
+    const { secret } = await enrollTotp(deps, principal);
+    await confirmTotp(deps, principal, { code: totpCode(secret, stepAt(Date.now()) - 1) }, testContext(ip));
+    // Warm-up: the second-factor script loaded (a recovery code, so no TOTP step is used up).
+    const warm = (await login(deps, { email, password: PASSWORD }, testContext(ip), { allowMfa: true })) as MfaChallenge;
+    await verifyMfa(deps, { mfaToken: warm.mfaToken, code: '000000' }, testContext(ip)).catch(() => undefined);
+
+    let challenge: MfaChallenge | undefined;
+    const password = await stats.around(async () => {
+      challenge = (await login(deps, { email, password: PASSWORD }, testContext(ip), { allowMfa: true })) as MfaChallenge;
+    });
+    expect(challenge!.mfaRequired).toBe(true);
+    expect(password.requests).toEqual({ '/pipeline': 1, '/': 1 });
+    // 1: the per-user code limit and the sealed secret (one pipeline); 2: the second-factor
+    // script (accepts the step, consumes the challenge); 3: the session's creation.
+    const code = await stats.around(() => verifyMfa(deps, { mfaToken: challenge!.mfaToken, code: totpCode(secret, stepAt(Date.now())) }, testContext(ip)));
+    expect(code.requests).toEqual({ '/pipeline': 1, '/': 2 });
   });
 
   it('only login and me pipeline: the other flows send one command per request', async () => {

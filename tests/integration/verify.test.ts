@@ -124,4 +124,19 @@ describe('requireAccessToken middy middleware', () => {
     // The error the consumer's middleware saw is a middy-style HTTP error.
     expect(seen).toEqual([expect.objectContaining({ statusCode: 401, expose: true, code: 'invalid_token' })]);
   });
+
+  it('with requireAal: 2, a password-only token answers 403 step_up_required and the handler never runs; the verifier option refuses it', async () => {
+    const { tokens, options } = await setup();
+    let ran = false;
+    const handler = middy<Event, unknown, Error, AccessTokenContext>(async () => {
+      ran = true;
+      return { statusCode: 200 };
+    }).use(requireAccessToken(createAccessTokenVerifier(options), { requireAal: 2 }));
+    const result = (await handler({ headers: { authorization: `Bearer ${tokens.accessToken}` } }, lambdaContext)) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(403);
+    expect(JSON.parse(result.body).error).toBe('step_up_required');
+    expect(ran).toBe(false);
+    expect(await createAccessTokenVerifier({ ...options, requireAal: 2 })(tokens.accessToken)).toBeNull();
+    expect(await createAccessTokenVerifier(options)(tokens.accessToken)).toMatchObject({ aal: 1, amr: ['pwd'] });
+  });
 });
