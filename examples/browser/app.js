@@ -78,11 +78,43 @@ async function refreshRequest() {
   return { status: response.status, body: await readBody(response) };
 }
 
+let pendingMfa = null;
+
+/**
+ * Logs in. With a second factor on, the answer is a challenge instead of tokens: the caller
+ * then asks for a code and calls {@link verifyMfa}.
+ */
 async function login(email, password) {
   const result = await api('/auth/login', { method: 'POST', auth: false, body: { email, password, transport: 'cookie', device: { name: navigator.userAgent.includes('Headless') ? 'headless browser' : 'browser' } } });
   if (result.status !== 200) throw new Error(result.body?.error ?? `login failed (${result.status})`);
+  if (result.body.mfaRequired) {
+    pendingMfa = result.body.mfaToken;
+    return result.body;
+  }
   accept(result.body);
   return result.body;
+}
+
+/** Finishes a login that answered a challenge, with a TOTP code or a recovery code. */
+async function verifyMfa(code) {
+  const body = /^\d{6}$/.test(code) ? { mfaToken: pendingMfa, code } : { mfaToken: pendingMfa, recoveryCode: code };
+  const result = await api('/auth/mfa/verify', { method: 'POST', auth: false, body });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `verify failed (${result.status})`);
+  pendingMfa = null;
+  accept(result.body);
+  return result.body;
+}
+
+async function enrollTotp() {
+  const result = await api('/auth/mfa/totp/enroll', { method: 'POST' });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `enroll failed (${result.status})`);
+  return result.body;
+}
+
+async function confirmTotp(code) {
+  const result = await api('/auth/mfa/totp/confirm', { method: 'POST', body: { code } });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `confirm failed (${result.status})`);
+  return result.body.recoveryCodes;
 }
 
 async function register(email, password) {
@@ -210,10 +242,53 @@ $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('login-error').textContent = '';
   try {
-    await login($('email').value, $('password').value);
+    const answer = await login($('email').value, $('password').value);
+    if (answer.mfaRequired) {
+      $('mfa-panel').classList.remove('hidden');
+      document.body.dataset.state = 'mfa';
+      return;
+    }
     await render();
   } catch (error) {
     $('login-error').textContent = error.message;
+  }
+});
+$('mfa-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  try {
+    await verifyMfa($('mfa-code').value.trim());
+    $('mfa-panel').classList.add('hidden');
+    await render();
+  } catch (error) {
+    $('mfa-error').textContent = error.message;
+  }
+});
+$('mfa-enroll').onclick = async () => {
+  try {
+    const enrollment = await enrollTotp();
+    // The server's SVG, shown as an image (never injected as markup).
+    const image = document.createElement('img');
+    image.alt = 'QR code for your authenticator app';
+    image.src = `data:image/svg+xml;base64,${btoa(enrollment.qrCodeSvg)}`;
+    image.width = 180;
+    $('mfa-qr').replaceChildren(image);
+    $('mfa-secret').textContent = enrollment.secret;
+    $('mfa-enrollment').classList.remove('hidden');
+  } catch (error) {
+    $('notice').textContent = error.message;
+  }
+};
+$('mfa-confirm-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    const codes = await confirmTotp($('mfa-confirm-code').value.trim());
+    $('mfa-recovery-codes').textContent = codes.join('\n');
+    $('mfa-enrollment').classList.add('hidden');
+    $('mfa-recovery').classList.remove('hidden');
+    $('notice').textContent = 'Two-factor authentication is on.';
+  } catch (error) {
+    $('notice').textContent = error.message;
   }
 });
 $('register').onclick = async () => {
@@ -270,7 +345,7 @@ async function logoutClicked(everywhere) {
 $('logout').onclick = () => logoutClicked(false);
 $('logout-all').onclick = () => logoutClicked(true);
 
-window.auth = { login, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
+window.auth = { login, verifyMfa, enrollTotp, confirmTotp, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
 
 // A mailed link lands here as #reset=<token> or #verify=<token> (EMAIL_VERIFY_URL, PASSWORD_RESET_URL).
 let pendingReset = null;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inbox } from '../support/inbox';
+import { stepAt, totpCode } from '../support/totp';
 
 // Callbacks passed to page.evaluate run in the browser; they reach its globals through
 // `globalThis as any`, since this file is type-checked against Node's types.
@@ -195,5 +196,41 @@ describe('browser client with the refresh token in an HttpOnly cookie', () => {
     await page.waitForSelector('body[data-state="logged-in"]');
     expect(await page.textContent('#me')).toContain(email);
     await page.screenshot({ path: path.join(ARTIFACTS, 'browser-after-reset.png'), fullPage: true });
+  });
+
+  it('turns on two-factor authentication (QR code, recovery codes), logs out, and logs in with a code', async () => {
+    // Signed in from the previous test (password 3).
+    await page.click('#mfa-enroll');
+    await page.waitForSelector('#mfa-enrollment:not(.hidden)');
+    expect(await page.getAttribute('#mfa-qr img', 'src')).toMatch(/^data:image\/svg\+xml;base64,/);
+    const secret = (await page.textContent('#mfa-secret'))!.trim();
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    // The code the test computes itself from the secret the page showed.
+    await page.fill('#mfa-confirm-code', totpCode(secret, stepAt(Date.now()) - 1));
+    await page.click('#mfa-confirm');
+    await page.waitForSelector('#mfa-recovery:not(.hidden)');
+    const codes = (await page.textContent('#mfa-recovery-codes'))!.trim().split('\n');
+    expect(codes).toHaveLength(10);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'browser-mfa-enrolled.png'), fullPage: true });
+
+    await page.click('#logout');
+    await page.waitForSelector('body[data-state="logged-out"]');
+    await page.fill('#email', email);
+    await page.fill('#password', 'browser password 3');
+    await page.click('#login');
+    // The password alone gives no session: the page asks for the second factor.
+    await page.waitForSelector('body[data-state="mfa"]');
+    expect(await refreshCookie()).toBeUndefined();
+    await page.fill('#mfa-code', '000000');
+    await page.click('#mfa-verify');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('mfa-error')?.textContent === 'invalid_code');
+    await page.fill('#mfa-code', totpCode(secret, stepAt(Date.now())));
+    await page.click('#mfa-verify');
+    await page.waitForSelector('body[data-state="logged-in"]');
+    expect(await page.textContent('#me')).toContain('"aal": 2');
+    // The cookie login got its cookie from the verify step: a reload stays signed in.
+    expect(await refreshCookie()).toBeDefined();
+    await page.reload();
+    await page.waitForSelector('body[data-state="logged-in"]');
   });
 });
