@@ -236,6 +236,8 @@ function renderTable(results: Results): string {
     ['refresh: CPU per refresh', ...both((a) => `${w(a).refresh.cpuMicrosPerRefresh} µs`)],
     ['refresh: per core (1 s / CPU per refresh)', ...both((a) => `${w(a).refresh.perCorePerSecond}/s`)],
     ['refresh: sequential, one chain (wall clock)', ...both((a) => `${w(a).refresh.sequentialPerSecond}/s (p50 ${w(a).refresh.p50Ms} ms)`)],
+    ['login with TOTP on: password step (bcrypt, then the challenge)', ...both((a) => `${w(a).mfaLogin.passwordStepMs} ms, ${w(a).mfaLogin.passwordStepRequests} Redis requests`)],
+    ['login with TOTP on: code step (the session, aal 2)', ...both((a) => `${w(a).mfaLogin.codeStepMs} ms, ${w(a).mfaLogin.codeStepRequests} Redis requests`)],
     ...w('EdDSA').login.map((_, index) => {
       const { bcryptCost, samples } = w('EdDSA').login[index]!;
       return [

@@ -10,6 +10,8 @@ import http from 'node:http';
 import { authorize, listMySessions, login, logout, logoutAll, me, refresh, register, revokeMySession } from '../lib/auth';
 import { createDeps, type Deps } from '../lib/deps';
 import { createMailer } from '../lib/mail/mailer';
+import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../lib/mfa/mfa';
+import { Secret, TOTP } from 'otpauth';
 import { createSession } from '../lib/sessions/sessions';
 import { createRedisClient, readHashFields } from '../lib/store/redis';
 import { verifyAccessToken } from '../lib/tokens/access-token';
@@ -61,6 +63,8 @@ export interface WorkerResult {
   transports: Record<'verifyOnly' | 'roundTripOnly' | 'nodeHttp' | 'fetch', RunFigures>;
   refresh: { sequentialPerSecond: number; cpuMicrosPerRefresh: number; perCorePerSecond: number; p50Ms: number };
   login: LoginFigures[];
+  /** Login with TOTP on (bench cost): the password step and the code step, medians. */
+  mfaLogin: { passwordStepMs: number; codeStepMs: number; passwordStepRequests: number; codeStepRequests: number; samples: number };
   requestCounts: Record<string, OperationCount>;
 }
 
@@ -220,6 +224,8 @@ async function main(): Promise<WorkerResult> {
     });
   }
 
+  const mfaLogin = await measureMfaLogin(deps, stats);
+
   return {
     algorithm,
     authorizer: { sequential: medianFigures(sequential), concurrent: medianFigures(concurrent) },
@@ -236,8 +242,47 @@ async function main(): Promise<WorkerResult> {
       p50Ms: refreshFigures.p50Ms,
     },
     login: loginFigures,
+    mfaLogin,
     requestCounts,
   };
+}
+
+/**
+ * Login with TOTP on, both steps, timed and counted. A TOTP step is accepted once per user, so
+ * each sample is a user of its own (enrolled with the previous step's code, verified with the
+ * current one). Codes come from otpauth, as an authenticator app makes them.
+ */
+async function measureMfaLogin(deps: Deps, stats: ReturnType<typeof gatewayStatsClient>): Promise<WorkerResult['mfaLogin']> {
+  const samples = Math.max(3, plan.countRepeats * 2);
+  const passwordMs: number[] = [];
+  const codeMs: number[] = [];
+  let passwordRequests = 0;
+  let codeRequests = 0;
+  for (let i = 0; i <= samples; i++) {
+    const email = benchEmail('mfa');
+    await register(deps, { email, password: BENCH_PASSWORD }, contextOf());
+    const first = (await login(deps, { email, password: BENCH_PASSWORD }, contextOf())) as { user: { id: string }; sessionId: string };
+    const principal = { userId: first.user.id, sessionId: first.sessionId };
+    const { secret } = await enrollTotp(deps, principal);
+    const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    await confirmTotp(deps, principal, { code: totp.generate({ timestamp: Date.now() - 30_000 }) }, contextOf());
+    await stats.reset();
+    let start = performance.now();
+    const challenge = (await login(deps, { email, password: BENCH_PASSWORD }, contextOf(), { allowMfa: true })) as MfaChallenge;
+    const passwordStep = performance.now() - start;
+    const afterPassword = httpRequestsOf(await stats.read());
+    await stats.reset();
+    start = performance.now();
+    await verifyMfa(deps, { mfaToken: challenge.mfaToken, code: totp.generate() }, contextOf());
+    const codeStep = performance.now() - start;
+    const afterCode = httpRequestsOf(await stats.read());
+    if (i === 0) continue; // warm-up: scripts loaded
+    passwordMs.push(passwordStep);
+    codeMs.push(codeStep);
+    passwordRequests = afterPassword;
+    codeRequests = afterCode;
+  }
+  return { passwordStepMs: round(median(passwordMs), 1), codeStepMs: round(median(codeMs), 2), passwordStepRequests: passwordRequests, codeStepRequests: codeRequests, samples };
 }
 
 /**
