@@ -1,7 +1,7 @@
 import type { Deps } from './deps';
 import { AuthError } from './errors';
 import type { RequestContext } from './log';
-import { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge } from './mfa/mfa';
+import { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge } from './mfa/challenge';
 import {
   openSession,
   createSession,

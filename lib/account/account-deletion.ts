@@ -9,7 +9,7 @@ import { DELETE_EMAIL_INDEX } from '../store/scripts/delete-email-index';
 import { DELETE_USER } from '../store/scripts/delete-user';
 import { normalizePassword } from '../users/passwords';
 import { checkPassword, findCredentials, findUserById } from '../users/users';
-import { requireSudo } from '../mfa/mfa';
+import { requireSudo } from '../mfa/sudo';
 
 const MAX_ATTEMPTS = 5;
 

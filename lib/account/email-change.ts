@@ -11,7 +11,7 @@ import { checkPassword, findCredentials, findUserById, normalizeEmail, type Regi
 import { issueAccountToken, linkFor, withClaim, type ClaimedToken } from './account-tokens';
 import { sendRequired } from './mail';
 import type { Principal } from '../auth';
-import { requireSudo } from '../mfa/mfa';
+import { requireSudo } from '../mfa/sudo';
 import { limitMail } from './mail-limits';
 
 /**

@@ -9,7 +9,7 @@ import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
 import { checkPassword, findCredentials, findUserById } from '../users/users';
 import { sendNotice } from './mail';
-import { requireSudo } from '../mfa/mfa';
+import { requireSudo } from '../mfa/sudo';
 
 /**
  * POST /auth/password/change `{currentPassword, newPassword}` (signed in): with the right

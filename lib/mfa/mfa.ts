@@ -1,46 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { issueTokens, type Principal, type TokenResponse } from '../auth';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import { currentRefreshToken, openSession, revokeAllSessions, type Device } from '../sessions/sessions';
-import { SESSION_FIELDS, USER_FIELDS } from '../store/schema';
+import { USER_FIELDS } from '../store/schema';
 import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';
 import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
 import { findUserById } from '../users/users';
+import { type PendingLogin } from './challenge';
+import { requireSudo } from './sudo';
 import { hashRecoveryCode, newRecoveryCodes, newTotpSecret, openTotpSecret, sealTotpSecret, totpEnrollment, totpStep } from './totp';
 
 /** Wrong codes one MFA challenge survives. */
 const MAX_WRONG_CODES = 5;
 const MFA_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
-/** The answer of a correct password when TOTP is on (SPEC): no tokens yet. */
-export interface MfaChallenge {
-  mfaRequired: true;
-  mfaToken: string;
-  methods: string[];
-  expiresIn: number;
-}
-
-/** What an MFA challenge keeps of its login, so the verify step finishes that login. */
-export interface PendingLogin {
-  device: Device;
-  transport: string;
-}
-
 /** A second factor as the client gives it. */
 export type SecondFactorInput = { code: string } | { recoveryCode: string };
-
-/** A new MFA token and the key of its challenge (only the secret's hash names the key). */
-export function newMfaChallenge(deps: Deps, userId: string): { token: string; key: string } {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${userId}.${secret}`, key: deps.keys.mfaChallenge(userId, createHash('sha256').update(secret).digest('base64url')) };
-}
-
-export function mfaChallengeAnswer(token: string): MfaChallenge {
-  return { mfaRequired: true, mfaToken: token, methods: ['totp', 'recovery_code'], expiresIn: 300 };
-}
 
 async function limitCodes(deps: Deps, userId: string, context: RequestContext): Promise<void> {
   const { exhausted, retryAfterMs } = await deps.rateLimiter.peek([{ name: 'mfaPerUser', identifier: userId }], deps.clock.now());
@@ -115,20 +93,6 @@ export async function stepUp(deps: Deps, principal: Principal, input: SecondFact
   });
 }
 
-/**
- * Sudo mode (SPEC): a user with TOTP on changes security settings only from a session of aal 2
- * whose last second factor is at most STEP_UP_MAX_AGE_SECONDS old; else `step_up_required`.
- * One store request (the session's assurance and the user's TOTP state, pipelined).
- */
-export async function requireSudo(deps: Deps, principal: Principal): Promise<void> {
-  const [[aal, at], [totp]] = await Promise.all([
-    readHashFields(deps.pipelinedRedis, deps.keys.session(principal.userId, principal.sessionId), [SESSION_FIELDS.aal, SESSION_FIELDS.secondFactorAt]),
-    readHashFields(deps.pipelinedRedis, deps.keys.user(principal.userId), [USER_FIELDS.totpSecret]),
-  ]);
-  if (!totp) return;
-  if (aal !== '2' || deps.clock.now() - Number(at ?? 0) > deps.config.stepUpMaxAgeSeconds * 1000) throw new AuthError('step_up_required');
-}
-
 /** POST /auth/mfa/totp/enroll: a pending secret, as text, `otpauth://` URI and QR code; nothing is active yet. */
 export async function enrollTotp(deps: Deps, principal: Principal): Promise<{ secret: string; otpauthUri: string; qrCodeSvg: string }> {
   const user = await findUserById(deps, principal.userId);
@@ -185,3 +149,6 @@ export async function regenerateRecoveryCodes(deps: Deps, principal: Principal, 
   deps.logger.event('recovery_codes_regenerated', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
   return { recoveryCodes };
 }
+
+export { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge, type PendingLogin } from './challenge';
+export { requireSudo } from './sudo';
