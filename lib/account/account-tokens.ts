@@ -38,12 +38,20 @@ export function linkFor(template: string, token: string): string {
  * mailed to), replacing any earlier one. Returns the token, or `null` when the user is gone.
  * One store request.
  */
-export async function issueAccountToken(deps: Deps, userId: string, purpose: AccountTokenPurpose, email: string, ttlSeconds: number): Promise<string | null> {
+export async function issueAccountToken(
+  deps: Deps,
+  userId: string,
+  purpose: AccountTokenPurpose,
+  email: string,
+  ttlSeconds: number,
+  previousEmail = '',
+): Promise<string | null> {
   const secret = randomBytes(32).toString('base64url');
   const stored = await runScript<number>(deps.redis, ISSUE_ACCOUNT_TOKEN, [deps.keys.accountToken(userId, purpose), deps.keys.user(userId)], [
     hashSecret(secret),
     deps.clock.now() + ttlSeconds * 1000,
     email,
+    previousEmail,
   ]);
   return stored === 1 ? `${userId}.${secret}` : null;
 }
@@ -51,6 +59,8 @@ export async function issueAccountToken(deps: Deps, userId: string, purpose: Acc
 export interface ClaimedToken {
   userId: string;
   email: string;
+  /** An email change's address before it ('' otherwise). */
+  previousEmail: string;
   /** Deletes the token: the change is done. */
   finish(): Promise<void>;
   /** Lifts the claim (best effort): the change failed, the link works again. */
@@ -61,12 +71,13 @@ export interface ClaimedToken {
 export async function claimAccountToken(deps: Deps, token: ParsedAccountToken, purpose: AccountTokenPurpose): Promise<ClaimedToken | null> {
   const key = deps.keys.accountToken(token.userId, purpose);
   const nonce = randomBytes(12).toString('base64url');
-  const [outcome, email] = await runScript<string[]>(deps.redis, CLAIM_ACCOUNT_TOKEN, [key], [token.secretHash, deps.clock.now(), nonce, CLAIM_MS]);
+  const [outcome, email, previousEmail] = await runScript<string[]>(deps.redis, CLAIM_ACCOUNT_TOKEN, [key], [token.secretHash, deps.clock.now(), nonce, CLAIM_MS]);
   if (outcome !== 'claimed' || !email) return null;
   const settle = (action: 'finish' | 'release') => runScript<number>(deps.redis, SETTLE_ACCOUNT_TOKEN, [key], [nonce, action]);
   return {
     userId: token.userId,
     email,
+    previousEmail: previousEmail ?? '',
     finish: async () => void (await settle('finish')),
     release: async () => {
       await settle('release').catch((error: unknown) => deps.logger.error('account_token_release_failed', error));

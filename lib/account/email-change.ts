@@ -37,7 +37,7 @@ export async function requestEmailChange(deps: Deps, principal: Principal, input
   if (owner) {
     await sendRequired(deps, mails.emailInUse(newEmail), context, userId);
   } else {
-    const token = await issueAccountToken(deps, userId, 'email-change', newEmail, deps.config.emailVerifyTtlSeconds);
+    const token = await issueAccountToken(deps, userId, 'email-change', newEmail, deps.config.emailVerifyTtlSeconds, user.email);
     if (!token) throw new AuthError('invalid_token');
     await sendRequired(deps, mails.confirmNewEmail(newEmail, linkFor(deps.config.mail!.emailVerifyUrl, token), deps.config.emailVerifyTtlSeconds), context, userId);
   }
@@ -55,16 +55,18 @@ export async function confirmEmailChange(deps: Deps, claim: ClaimedToken, contex
   return withClaim(claim, async () => {
     const user = await findUserById(deps, claim.userId);
     if (!user) throw new AuthError('invalid_token');
-    const previousEmail = user.email;
+    // The address the link was asked from (kept in the token, so a retry after a fault between
+    // the steps below still drops it).
+    const previousEmail = claim.previousEmail || user.email;
     const moved: RegisteredUser = { ...user, email: claim.email, emailVerified: true };
-    if (previousEmail !== claim.email) {
-      const credentials = await findCredentials(deps.redis, deps.keys, previousEmail);
+    if (user.email !== claim.email) {
+      const credentials = await findCredentials(deps.redis, deps.keys, user.email);
       if (!credentials || credentials.id !== claim.userId) throw new AuthError('invalid_token');
       const claimed = await runScript<number>(deps.redis, CLAIM_EMAIL, [deps.keys.emailIndex(claim.email)], [claim.userId, credentials.passwordHash]);
       if (claimed !== 1) throw new AuthError('email_taken');
       await guardStore(() => deps.redis.hset(deps.keys.user(claim.userId), { [USER_FIELDS.email]: claim.email, [USER_FIELDS.emailVerified]: '1' }));
-      await runScript<number>(deps.redis, DELETE_EMAIL_INDEX, [deps.keys.emailIndex(previousEmail)], [claim.userId]);
     }
+    if (previousEmail !== claim.email) await runScript<number>(deps.redis, DELETE_EMAIL_INDEX, [deps.keys.emailIndex(previousEmail)], [claim.userId]);
     deps.logger.event('email_changed', context, { outcome: 'success', userId: claim.userId });
     return { user: moved, previousEmail };
   });

@@ -30,7 +30,7 @@ export async function changePassword(
   const credentials = await findCredentials(deps.redis, deps.keys, user.email);
   if (!(await checkPassword(deps, credentials, current))) throw new AuthError('invalid_credentials');
   const passwordHash = await hashPassword(next, deps.config.bcryptCost);
-  const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash]);
+  const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash, credentials!.passwordHash]);
   if (replaced !== 1) throw new AuthError('invalid_token');
   const revoked = await revokeAllSessions(deps, user.id, { except: principal.sessionId });
   deps.logger.event('password_changed', context, { outcome: 'success', ...principal, reason: `${revoked} other sessions revoked` });

@@ -47,16 +47,17 @@ export async function resetPassword(deps: Deps, input: { token: unknown; passwor
   const password = normalizePassword(input.password, true);
   const parsed = parseAccountToken(input.token);
   if (!parsed) throw new AuthError('invalid_token');
-  // Hashed before the claim, so the claim is held for milliseconds, not a bcrypt.
-  const passwordHash = await hashPassword(password, deps.config.bcryptCost);
+  // Claimed before the bcrypt: a made-up token costs no hashing (the claim outlives a bcrypt).
   const claim = await claimAccountToken(deps, parsed, 'reset');
   if (!claim) throw new AuthError('invalid_token');
-  await withClaim(claim, async () => {
+  const revoked = await withClaim(claim, async () => {
+    const passwordHash = await hashPassword(password, deps.config.bcryptCost);
     // The address the link was mailed to must still be this user's.
-    const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(claim.email)], [claim.userId, passwordHash]);
+    const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(claim.email)], [claim.userId, passwordHash, '']);
     if (replaced !== 1) throw new AuthError('invalid_token');
+    // Inside the claim: if revoking faults, the link still works for a retry, which revokes them.
+    return revokeAllSessions(deps, claim.userId);
   });
-  const revoked = await revokeAllSessions(deps, claim.userId);
   deps.logger.event('password_reset', context, { outcome: 'success', userId: claim.userId, reason: `${revoked} sessions revoked` });
   await sendNotice(deps, mails.passwordChanged(claim.email), context, claim.userId);
 }

@@ -120,12 +120,14 @@ export async function confirmTotp(deps: Deps, principal: Principal, input: { cod
     await deps.rateLimiter.record([{ name: 'mfaPerUser', identifier: principal.userId }]);
     throw new AuthError('invalid_code');
   }
+  // The other sessions go first: should this fault, TOTP is not on yet and the confirm can be
+  // retried (the pending secret is still there), so no password-only session outlives it.
+  await revokeAllSessions(deps, principal.userId, { except: principal.sessionId });
   const recoveryCodes = newRecoveryCodes();
   const confirmed = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], [
     'confirm', sealed, step, recoveryCodes.map(hashRecoveryCode).join(' '), deps.clock.now(),
   ]);
   if (confirmed !== 1) throw new AuthError('invalid_request', 'The enrollment changed meanwhile: enroll again.');
-  await revokeAllSessions(deps, principal.userId, { except: principal.sessionId });
   deps.logger.event('mfa_enabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
   return { recoveryCodes };
 }

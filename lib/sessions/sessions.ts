@@ -172,6 +172,9 @@ async function openSessionOnce(
       [
         now, expiresAtMs, config.maxSessionsPerUser, sessionId, evict.join(' '), config.requireVerifiedEmail ? '1' : '0',
         options.challenge ? 'ask' : 'done', options.challenge?.login ?? '', now + MFA_CHALLENGE_TTL_MS,
+        // A password login names its address: an index entry an email change left behind
+        // (a fault between its steps) never signs in.
+        options.challenge ? user.email : '',
         ...fields,
       ],
     );

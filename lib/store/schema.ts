@@ -55,6 +55,8 @@ export const ACCOUNT_TOKEN_FIELDS = {
   expiresAt: 'exp',
   /** The address it was mailed to (the one to verify, reset or switch to). */
   email: 'email',
+  /** An email change's address before it: still deleted from the email index by a retry. */
+  previousEmail: 'prev',
   /** Nonce of the request that holds it while it finishes a change in other slots, and until when (ms). */
   claim: 'cl',
   claimExpiresAt: 'clx',

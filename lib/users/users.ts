@@ -167,7 +167,7 @@ export async function upgradePasswordHash(deps: Deps, credentials: Credentials, 
   if (costOf(credentials.passwordHash) === deps.config.bcryptCost) return;
   try {
     const passwordHash = await hashPassword(password, deps.config.bcryptCost);
-    await runScript(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(credentials.email)], [credentials.id, passwordHash]);
+    await runScript(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(credentials.email)], [credentials.id, passwordHash, credentials.passwordHash]);
   } catch (error) {
     deps.logger.error('password_rehash_failed', error);
   }

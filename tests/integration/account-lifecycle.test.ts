@@ -15,6 +15,12 @@ import { inbox, tokenIn } from '../support/inbox';
 import { captureLogger, expectAuthError, NO_LIMITS, outcomeOf, PASSWORD, uniqueEmail } from './helpers';
 
 const mail = inbox(inject('mailWebUrl'));
+const flatToRecordLocal = (flat: unknown): Record<string, string> => {
+  const list = Array.isArray(flat) ? (flat as string[]) : [];
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) record[list[i]!] = list[i + 1]!;
+  return record;
+};
 const NEW_PASSWORD = 'a brand new password';
 
 async function setup(env: Record<string, string> = {}) {
@@ -232,6 +238,12 @@ describe('email change', () => {
     await expectAuthError(login(deps, { email: oldEmail, password: PASSWORD }, testContext()), 'invalid_credentials');
     expect((await login(deps, { email: newEmail, password: PASSWORD }, testContext())).user).toEqual({ id: tokens.user.id, email: newEmail });
     expect((await mail.waitFor(oldEmail, 2)).at(-1)!.subject).toMatch(/email address was changed/i);
+    // An index entry of the old address that a fault between the steps would leave behind
+    // never signs in: the login's address must be the user record's.
+    const oldIndex = await deps.redis.hgetall(deps.keys.emailIndex(newEmail));
+    await deps.redis.hset(deps.keys.emailIndex(oldEmail), flatToRecordLocal(oldIndex));
+    await expectAuthError(login(deps, { email: oldEmail, password: PASSWORD }, testContext()), 'invalid_credentials');
+    await deps.redis.del(deps.keys.emailIndex(oldEmail));
     // The old address is free to register again.
     await register(deps, { email: oldEmail, password: PASSWORD }, testContext());
   });

@@ -6,7 +6,7 @@
  * fault, releases it, and a claim left by a crashed request lapses after `claimMs`, so no
  * token is left consumed by a request that failed.
  *
- * Replies {'claimed', email} | {'invalid'}.
+ * Replies {'claimed', email, previous email ('' unless an email change)} | {'invalid'}.
  */
 export const CLAIM_ACCOUNT_TOKEN = `#!lua flags=allow-key-locking
 local tokenKey = KEYS[1]
@@ -15,9 +15,9 @@ local now = tonumber(ARGV[2])
 local nonce = ARGV[3]
 local claimMs = tonumber(ARGV[4])
 
-local t = redis.call('HMGET', tokenKey, 'h', 'exp', 'email', 'cl', 'clx')
+local t = redis.call('HMGET', tokenKey, 'h', 'exp', 'email', 'cl', 'clx', 'prev')
 if not t[1] or t[1] ~= hash or tonumber(t[2]) <= now then return {'invalid'} end
 if t[4] and tonumber(t[5]) > now then return {'invalid'} end
 redis.call('HSET', tokenKey, 'cl', nonce, 'clx', string.format('%d', now + claimMs))
-return {'claimed', t[3]}
+return {'claimed', t[3], t[6] or ''}
 `;

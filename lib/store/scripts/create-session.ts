@@ -33,11 +33,12 @@ local requireVerified = ARGV[6] -- '1': REQUIRE_VERIFIED_EMAIL
 local secondFactor = ARGV[7] -- 'ask': a password login (TOTP on: a challenge instead); 'done': given
 local challengeLogin = ARGV[8] -- what the challenge keeps of the login (JSON)
 local challengeExpiresAt = ARGV[9] -- ms
-local firstField = 10 -- ARGV[10..]: session fields, field, value, ...
+local loginEmail = ARGV[10] -- the address a password login used ('' = none): must be the record's
+local firstField = 11 -- ARGV[11..]: session fields, field, value, ...
 
 local user = redis.call('HMGET', userKey, 'email', 'ev', 'totp')
 local email = user[1]
-if not email then return {'no_user'} end
+if not email or (loginEmail ~= '' and loginEmail ~= email) then return {'no_user'} end
 if requireVerified == '1' and user[2] ~= '1' then return {'unverified'} end
 if secondFactor == 'ask' and user[3] then
   redis.call('HSET', challengeKey, 'd', challengeLogin, 'n', 0, 'exp', challengeExpiresAt)

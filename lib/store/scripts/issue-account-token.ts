@@ -9,10 +9,11 @@ local tokenKey, userKey = KEYS[1], KEYS[2]
 local hash = ARGV[1]
 local expiresAt = ARGV[2] -- ms
 local email = ARGV[3]
+local previous = ARGV[4] -- an email change's current address ('' otherwise)
 
 if redis.call('EXISTS', userKey) == 0 then return 0 end
 redis.call('DEL', tokenKey)
-redis.call('HSET', tokenKey, 'h', hash, 'exp', expiresAt, 'email', email)
+redis.call('HSET', tokenKey, 'h', hash, 'exp', expiresAt, 'email', email, 'prev', previous)
 redis.call('PEXPIREAT', tokenKey, expiresAt)
 return 1
 `;
