@@ -21,10 +21,11 @@ const MFA_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 export type SecondFactorInput = { code: string } | { recoveryCode: string };
 
 async function limitCodes(deps: Deps, userId: string, context: RequestContext): Promise<void> {
-  const { exhausted, retryAfterMs } = await deps.rateLimiter.peek([{ name: 'mfaPerUser', identifier: userId }], deps.clock.now());
-  if (exhausted.size > 0) {
-    deps.logger.event('rate_limited', context, { outcome: 'denied', userId, reason: 'mfa' });
-    throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+  try {
+    await deps.rateLimiter.check([{ name: 'mfaPerUser', identifier: userId }], deps.clock.now());
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'rate_limited') deps.logger.event('rate_limited', context, { outcome: 'denied', userId, reason: 'mfa' });
+    throw error;
   }
 }
 
@@ -37,20 +38,23 @@ function classify(deps: Deps, sealed: string | null, input: SecondFactorInput): 
 }
 
 /**
- * Checks the per-user limit and reads the user's sealed secret (one pipelined request), then
- * runs the second-factor script (one request); a wrong, replayed or used code counts against
- * the user's limit and answers `invalid_code`.
+ * Reads the user's sealed secret (one request), then runs the second-factor script (one
+ * request), which also applies the per-user limit on wrong codes atomically; a wrong, replayed
+ * or used code counts against it and answers `invalid_code`.
  */
 async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string, mode: 'challenge' | 'session', input: SecondFactorInput, context: RequestContext): Promise<string[]> {
-  const [, [sealed]] = await Promise.all([
-    limitCodes(deps, userId, context),
-    readHashFields(deps.pipelinedRedis, deps.keys.user(userId), [USER_FIELDS.totpSecret]),
-  ]);
+  const [sealed] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.totpSecret]);
   const { kind, value } = classify(deps, sealed ?? null, input);
-  const [outcome, ...rest] = await runScript<string[]>(deps.redis, SECOND_FACTOR, [deps.keys.user(userId), targetKey], [mode, kind, value, deps.clock.now(), MAX_WRONG_CODES]);
+  const limit = deps.config.rateLimits.mfaPerUser;
+  const [outcome, ...rest] = await runScript<string[]>(deps.redis, SECOND_FACTOR, [deps.keys.user(userId), targetKey], [
+    mode, kind, value, deps.clock.now(), MAX_WRONG_CODES, limit?.limit ?? 0, (limit?.windowSeconds ?? 1) * 1000,
+  ]);
   if (outcome === 'ok') return rest;
+  if (outcome === 'limited') {
+    deps.logger.event('rate_limited', context, { outcome: 'denied', userId, reason: 'mfa' });
+    throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(Number(rest[0]) / 1000)) });
+  }
   if (outcome === 'wrong') {
-    await deps.rateLimiter.record([{ name: 'mfaPerUser', identifier: userId }]);
     deps.logger.event('login_failed', context, { outcome: 'failure', userId, reason: 'invalid_code' });
     throw new AuthError('invalid_code');
   }
@@ -111,15 +115,13 @@ export async function enrollTotp(deps: Deps, principal: Principal): Promise<{ se
  * user's other sessions.
  */
 export async function confirmTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }> {
+  // Every confirm attempt counts (an enrollment is confirmed once): counted before it is judged.
   await limitCodes(deps, principal.userId, context);
   const [sealed] = await readHashFields(deps.redis, deps.keys.user(principal.userId), [USER_FIELDS.totpPending]);
   const secret = sealed ? openTotpSecret(deps.config, sealed) : null;
   if (!sealed || !secret) throw new AuthError('invalid_request', 'Enroll first (POST /auth/mfa/totp/enroll).');
   const step = totpStep(deps.config, secret, input.code, deps.clock.now());
-  if (step === null) {
-    await deps.rateLimiter.record([{ name: 'mfaPerUser', identifier: principal.userId }]);
-    throw new AuthError('invalid_code');
-  }
+  if (step === null) throw new AuthError('invalid_code');
   // The other sessions go first: should this fault, TOTP is not on yet and the confirm can be
   // retried (the pending secret is still there), so no password-only session outlives it.
   await revokeAllSessions(deps, principal.userId, { except: principal.sessionId });

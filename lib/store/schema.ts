@@ -35,6 +35,9 @@ export const USER_FIELDS = {
   totpLastStep: 'totps',
   /** SHA-256 hashes of the unused recovery codes, space-separated. */
   recoveryCodes: 'rc',
+  /** Wrong second-factor codes (RATE_LIMIT_MFA_PER_USER): the current window, and the count in it. */
+  mfaWrongWindow: 'mfw',
+  mfaWrongCount: 'mfc',
 } as const;
 
 /** MFA challenge hash (`mfaChallenge(userId, hash)`): one login waiting for its second factor. */

@@ -9,8 +9,11 @@
  * wrong codes, or when it expires. A wrong code (`kind` 'wrong': the caller found no step it
  * matches) only counts.
  *
+ * Wrong codes also count per user (`limit` per `window` ms, a fixed window) in the same step;
+ * beyond them every code, right or wrong, answers `limited` until the window ends.
+ *
  * Replies {'ok', login JSON (challenge mode)} | {'ok', generation, deadline, amr (session mode)}
- * | {'wrong', wrong count} | {'invalid'} (no such challenge or session).
+ * | {'wrong', wrong count} | {'limited', ms} | {'invalid'} (no such challenge or session).
  */
 export const SECOND_FACTOR = `#!lua flags=allow-key-locking
 local userKey, targetKey = KEYS[1], KEYS[2]
@@ -19,6 +22,8 @@ local kind = ARGV[2] -- 'totp' | 'recovery' | 'wrong'
 local value = ARGV[3] -- the TOTP step, or the recovery code's hash
 local now = tonumber(ARGV[4])
 local maxWrong = tonumber(ARGV[5])
+local limit = tonumber(ARGV[6]) -- wrong codes per user per window (0 = no limit)
+local window = tonumber(ARGV[7]) -- ms
 
 local target
 if mode == 'challenge' then
@@ -29,15 +34,24 @@ else
   if not target[1] or tonumber(target[1]) <= now then return {'invalid'} end
 end
 
+local user = redis.call('HMGET', userKey, 'totp', 'totps', 'rc', 'mfw', 'mfc')
+if not user[1] then return {'invalid'} end
+
+-- The per-user limit on wrong codes, counted in this same atomic step: concurrent guesses
+-- cannot all pass a check that runs before any of them is counted.
+local thisWindow = limit > 0 and math.floor(now / window) or 0
+local wrongSoFar = (limit > 0 and tonumber(user[4]) == thisWindow) and (tonumber(user[5]) or 0) or 0
+if limit > 0 and wrongSoFar >= limit then
+  return {'limited', string.format('%d', (thisWindow + 1) * window - now)}
+end
+
 local function wrong()
+  if limit > 0 then redis.call('HSET', userKey, 'mfw', thisWindow, 'mfc', wrongSoFar + 1) end
   if mode ~= 'challenge' then return {'wrong', 0} end
   local n = redis.call('HINCRBY', targetKey, 'n', 1)
   if n >= maxWrong then redis.call('DEL', targetKey) end
   return {'wrong', n}
 end
-
-local user = redis.call('HMGET', userKey, 'totp', 'totps', 'rc')
-if not user[1] then return {'invalid'} end
 local accepted = false
 if kind == 'totp' then
   if tonumber(value) > (tonumber(user[2]) or -1) then
