@@ -37,8 +37,10 @@ export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: 
       const { tokens, login } = await verifyMfa(deps, { mfaToken, ...secondFactor(input) }, context);
       return tokenResponse(tokens, login.transport === 'cookie' ? 'cookie' : 'body');
     }
-    case 'POST /auth/mfa/step-up':
-      return tokenResponse(await stepUp(deps, principalOf(event), secondFactor(body), context), 'body');
+    case 'POST /auth/mfa/step-up': {
+      const { tokens, transport } = await stepUp(deps, principalOf(event), secondFactor(body), context);
+      return tokenResponse(tokens, transport);
+    }
     default:
       throw new AuthError('not_found');
   }

@@ -68,6 +68,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     openSession(deps, user, sessionDevice, {
       redis: deps.pipelinedRedis,
       challenge: { key: challenge.key, login: JSON.stringify({ device: sessionDevice, transport: input.transport ?? 'body' }) },
+      ...(input.transport ? { transport: input.transport } : {}),
     }),
     knownAs === device ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
   ]);

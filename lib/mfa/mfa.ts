@@ -74,27 +74,28 @@ export async function verifyMfa(deps: Deps, input: { mfaToken: string } & Second
   const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', input, context);
   const login = JSON.parse(loginJson!) as PendingLogin;
   // The session's script reads the user's email itself (and refuses a deleted user).
-  const session = await openSession(deps, { id: userId, email: '' }, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] } });
+  const session = await openSession(deps, { id: userId, email: '' }, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] }, transport: login.transport });
   if ('mfaRequired' in session) throw new Error('unreachable');
   deps.logger.event('login_ok', context, { outcome: 'success', userId, sessionId: session.sessionId, reason: 'second_factor' });
   return { tokens: await issueTokens(deps, session), login };
 }
 
 /** POST /auth/mfa/step-up: a second factor for the caller's session, now aal 2 (sudo mode renewed). */
-export async function stepUp(deps: Deps, principal: Principal, input: SecondFactorInput, context: RequestContext): Promise<TokenResponse> {
+export async function stepUp(deps: Deps, principal: Principal, input: SecondFactorInput, context: RequestContext): Promise<{ tokens: TokenResponse; transport: 'body' | 'cookie' }> {
   const user = await findUserById(deps, principal.userId);
   if (!user) throw new AuthError('invalid_token');
   if (!user.mfa.totp) throw new AuthError('invalid_request', 'No second factor is set up for this account.');
-  const [generation, deadline, amr] = await acceptSecondFactor(deps, user.id, deps.keys.session(user.id, principal.sessionId), 'session', input, context);
+  const [generation, deadline, amr, transport] = await acceptSecondFactor(deps, user.id, deps.keys.session(user.id, principal.sessionId), 'session', input, context);
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: principal.sessionId, reason: 'step_up' });
-  return issueTokens(deps, {
+  // The session's transport: a cookie session's refresh token never appears in a body.
+  return { transport: transport === 'cookie' ? 'cookie' : 'body', tokens: await issueTokens(deps, {
     sessionId: principal.sessionId,
     user: { id: user.id, email: user.email },
     refreshToken: currentRefreshToken(deps.config, user.id, principal.sessionId, Number(generation)),
     expiresAtMs: Number(deadline),
     aal: 2,
     amr: (amr ?? 'pwd otp').split(' '),
-  });
+  }) };
 }
 
 /** POST /auth/mfa/totp/enroll: a pending secret, as text, `otpauth://` URI and QR code; nothing is active yet. */

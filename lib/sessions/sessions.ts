@@ -134,7 +134,7 @@ export function openSession(
   deps: Deps,
   user: User,
   device: Device,
-  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string } } = {},
+  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string }; transport?: string } = {},
 ): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
   return openSessionOnce(deps, user, device, options);
 }
@@ -143,7 +143,7 @@ async function openSessionOnce(
   deps: Deps,
   user: User,
   device: Device,
-  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string } },
+  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string }; transport?: string },
 ): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
   const assurance = options.assurance ?? PASSWORD_ONLY;
   const { config, keys } = deps;
@@ -154,6 +154,7 @@ async function openSessionOnce(
   const fields = [
     F.userId, user.id, F.createdAt, now, F.lastUsedAt, now, F.absoluteDeadline, absolute, F.deadline, expiresAtMs,
     F.generation, 0, F.aal, assurance.aal, F.amr, assurance.amr.join(' '), F.secondFactorAt, assurance.aal === 2 ? now : 0,
+    F.transport, options.transport === 'cookie' ? 'cookie' : 'body',
     F.deviceName, sanitizeDeviceName(device.name), F.userAgent, device.userAgent.slice(0, MAX_USER_AGENT), F.ip, device.ip,
   ];
 

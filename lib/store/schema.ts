@@ -91,6 +91,8 @@ export const SESSION_FIELDS = {
   amr: 'amr',
   /** When its last second factor was given (ms; sudo mode), '0' for none. */
   secondFactorAt: 'mfa',
+  /** Where its refresh token travels ('body' or 'cookie'): a step-up answers the same way. */
+  transport: 'tr',
   deviceName: 'dname',
   userAgent: 'ua',
   ip: 'ip',

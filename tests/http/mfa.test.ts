@@ -74,6 +74,11 @@ describe('TOTP over HTTP', () => {
     expect(done.status, done.text).toBe(200);
     expect(done.body).not.toHaveProperty('refreshToken');
     expect(done.headers.getSetCookie().some((cookie) => cookie.startsWith('__Secure-refresh-token='))).toBe(true);
+    // A step-up of that session answers the same way: the refresh token never in a body.
+    const stepped = await api('POST', '/auth/mfa/step-up', { token: done.body.accessToken, json: { recoveryCode: user.recoveryCodes[0] } });
+    expect(stepped.status, stepped.text).toBe(200);
+    expect(stepped.body).not.toHaveProperty('refreshToken');
+    expect(stepped.headers.getSetCookie().some((cookie) => cookie.startsWith('__Secure-refresh-token='))).toBe(true);
   });
 
   it('new recovery codes kill the old ones; a new one steps a session up', async () => {

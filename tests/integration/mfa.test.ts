@@ -155,7 +155,8 @@ describe('sudo mode and step-up', () => {
     clock.advance(901_000);
     await expectAuthError(changePassword(deps, principalOf(tokens), { currentPassword: `${PASSWORD}!`, newPassword: PASSWORD }, testContext()), 'step_up_required');
     await expectAuthError(regenerateRecoveryCodes(deps, principalOf(tokens), testContext()), 'step_up_required');
-    const renewed = await stepUp(deps, principalOf(tokens), { code: totpCode(secret, stepAt(clock.now())) }, testContext());
+    const { tokens: renewed, transport } = await stepUp(deps, principalOf(tokens), { code: totpCode(secret, stepAt(clock.now())) }, testContext());
+    expect(transport).toBe('body');
     expect(renewed.sessionId).toBe(tokens.sessionId);
     expect(await authorize(deps, renewed.accessToken)).toMatchObject({ aal: 2 });
     expect((await refresh(deps, renewed.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);

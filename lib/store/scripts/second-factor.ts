@@ -12,7 +12,7 @@
  * Wrong codes also count per user (`limit` per `window` ms, a fixed window) in the same step;
  * beyond them every code, right or wrong, answers `limited` until the window ends.
  *
- * Replies {'ok', login JSON (challenge mode)} | {'ok', generation, deadline, amr (session mode)}
+ * Replies {'ok', login JSON (challenge mode)} | {'ok', generation, deadline, amr, transport (session mode)}
  * | {'wrong', wrong count} | {'limited', ms} | {'invalid'} (no such challenge or session).
  */
 export const SECOND_FACTOR = `#!lua flags=allow-key-locking
@@ -30,7 +30,7 @@ if mode == 'challenge' then
   target = redis.call('HMGET', targetKey, 'd', 'n', 'exp')
   if not target[1] or tonumber(target[3]) <= now then return {'invalid'} end
 else
-  target = redis.call('HMGET', targetKey, 'exp', 'gen', 'amr')
+  target = redis.call('HMGET', targetKey, 'exp', 'gen', 'amr', 'tr')
   if not target[1] or tonumber(target[1]) <= now then return {'invalid'} end
 end
 
@@ -77,5 +77,5 @@ if mode == 'challenge' then
 end
 local amr = 'pwd ' .. method
 redis.call('HSET', targetKey, 'aal', '2', 'amr', amr, 'mfa', string.format('%d', now))
-return {'ok', target[2], target[1], amr}
+return {'ok', target[2], target[1], amr, target[4] or 'body'}
 `;
