@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { AuthError, StoreUnavailableError } from '../errors';
+import { StoreUnavailableError } from '../errors';
 import type { RequestContext } from '../log';
 import type { Principal } from '../auth';
 import { readSessionIndex, revokeAllSessions } from '../sessions/sessions';
@@ -8,7 +8,7 @@ import { runScript } from '../store/redis';
 import { DELETE_EMAIL_INDEX } from '../store/scripts/delete-email-index';
 import { DELETE_USER } from '../store/scripts/delete-user';
 import { normalizePassword } from '../users/passwords';
-import { checkPassword, findCredentials, findUserById } from '../users/users';
+import { checkCallerPassword } from '../users/users';
 import { requireSudo } from '../mfa/sudo';
 
 const MAX_ATTEMPTS = 5;
@@ -23,10 +23,7 @@ const MAX_ATTEMPTS = 5;
 export async function deleteAccount(deps: Deps, principal: Principal, input: { password: unknown }, context: RequestContext): Promise<void> {
   const password = normalizePassword(input.password, false);
   await requireSudo(deps, principal);
-  const user = await findUserById(deps, principal.userId);
-  if (!user) throw new AuthError('invalid_token');
-  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
-  if (!(await checkPassword(deps, credentials, password))) throw new AuthError('invalid_credentials');
+  const { user } = await checkCallerPassword(deps, principal.userId, password);
 
   await revokeAllSessions(deps, user.id);
   await runScript<number>(deps.redis, DELETE_EMAIL_INDEX, [deps.keys.emailIndex(user.email)], [user.id]);

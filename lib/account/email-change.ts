@@ -7,7 +7,7 @@ import { guardStore, runScript } from '../store/redis';
 import { CLAIM_EMAIL } from '../store/scripts/claim-email';
 import { DELETE_EMAIL_INDEX } from '../store/scripts/delete-email-index';
 import { normalizePassword } from '../users/passwords';
-import { checkPassword, findCredentials, findUserById, normalizeEmail, type RegisteredUser } from '../users/users';
+import { checkCallerPassword, findCredentials, findUserById, normalizeEmail, type RegisteredUser } from '../users/users';
 import { issueAccountToken, linkFor, withClaim, type ClaimedToken } from './account-tokens';
 import { sendRequired } from './mail';
 import type { Principal } from '../auth';
@@ -26,11 +26,9 @@ export async function requestEmailChange(deps: Deps, principal: Principal, input
   const newEmail = normalizeEmail(input.newEmail);
   const password = normalizePassword(input.password, false);
   await requireSudo(deps, principal);
-  const user = await findUserById(deps, userId);
-  if (!user) throw new AuthError('invalid_token');
-  if (newEmail === user.email) throw new AuthError('invalid_request', 'newEmail is already the address of the account.');
-  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
-  if (!(await checkPassword(deps, credentials, password))) throw new AuthError('invalid_credentials');
+  const { user } = await checkCallerPassword(deps, userId, password, (found) => {
+    if (newEmail === found.email) throw new AuthError('invalid_request', 'newEmail is already the address of the account.');
+  });
   await limitMail(deps, context, newEmail);
 
   const owner = await findCredentials(deps.redis, deps.keys, newEmail);

@@ -4,10 +4,10 @@ import type { RequestContext } from '../log';
 import { mails } from '../mail/templates';
 import { runScript } from '../store/redis';
 import { VERIFY_EMAIL_TOKEN } from '../store/scripts/verify-email-token';
-import { findCredentials, findUserById, normalizeEmail, type RegisteredUser } from '../users/users';
+import { findUserById, type RegisteredUser } from '../users/users';
 import { claimAccountToken, issueAccountToken, linkFor, parseAccountToken } from './account-tokens';
 import { confirmEmailChange } from './email-change';
-import { answerAtFloor, sendNotice, sendRequired } from './mail';
+import { mailIfKnown, sendNotice, sendRequired } from './mail';
 import { limitMail } from './mail-limits';
 
 /** Issues a verification token for the user's current address and mails its link. */
@@ -49,24 +49,15 @@ export async function requestVerification(deps: Deps, userId: string, context: R
  * the same 202 at about the same time whatever the address (no account, verified, a mail
  * fault). Limited per address and per IP.
  */
-export async function resendVerification(deps: Deps, input: { email: unknown }, context: RequestContext): Promise<void> {
-  const started = Date.now();
-  const email = normalizeEmail(input.email);
-  await limitMail(deps, context, email);
-  const credentials = await findCredentials(deps.redis, deps.keys, email);
-  await answerAtFloor(
-    deps,
-    started,
-    context,
-    credentials
-      ? async () => {
-          const user = await findUserById(deps, credentials.id);
-          if (user && !user.emailVerified && user.email === email && (await mailVerification(deps, user))) {
-            deps.logger.event('email_verification_sent', context, { outcome: 'success', userId: user.id });
-          }
-        }
-      : undefined,
-  );
+export function resendVerification(deps: Deps, input: { email: unknown }, context: RequestContext): Promise<void> {
+  return mailIfKnown(deps, input, context, {
+    send: async (credentials, email) => {
+      const user = await findUserById(deps, credentials.id);
+      if (user && !user.emailVerified && user.email === email && (await mailVerification(deps, user))) {
+        deps.logger.event('email_verification_sent', context, { outcome: 'success', userId: user.id });
+      }
+    },
+  });
 }
 
 /**

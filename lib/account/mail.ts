@@ -2,6 +2,8 @@ import type { Deps } from '../deps';
 import { MailUnavailableError } from '../errors';
 import type { RequestContext } from '../log';
 import type { MailMessage } from '../mail/mailer';
+import { findCredentials, normalizeEmail, type Credentials } from '../users/users';
+import { limitMail } from './mail-limits';
 
 /** Sends a mail that is the request's purpose: a fault fails the request with 503. */
 export async function sendRequired(deps: Deps, message: MailMessage, context: RequestContext, userId?: string): Promise<void> {
@@ -41,4 +43,23 @@ export async function answerAtFloor(deps: Deps, startedMs: number, context: Requ
   });
   void sending;
   await floor;
+}
+
+/**
+ * The public mail requests (forgot, resend) in one shape: normalize the address, count it under
+ * the mail limits (known or not), look the account up, then answer at the floor while `send`
+ * mails it (only when there is an account), so the answer tells nothing about the address.
+ */
+export async function mailIfKnown(
+  deps: Deps,
+  input: { email: unknown },
+  context: RequestContext,
+  handlers: { found?: (credentials: Credentials | null) => void; send: (credentials: Credentials, email: string) => Promise<void> },
+): Promise<void> {
+  const started = Date.now();
+  const email = normalizeEmail(input.email);
+  await limitMail(deps, context, email);
+  const credentials = await findCredentials(deps.redis, deps.keys, email);
+  handlers.found?.(credentials);
+  await answerAtFloor(deps, started, context, credentials ? () => handlers.send(credentials, email) : undefined);
 }

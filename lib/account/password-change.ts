@@ -7,7 +7,7 @@ import { revokeAllSessions } from '../sessions/sessions';
 import { runScript } from '../store/redis';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
-import { checkPassword, findCredentials, findUserById } from '../users/users';
+import { checkCallerPassword } from '../users/users';
 import { sendNotice } from './mail';
 import { requireSudo } from '../mfa/sudo';
 
@@ -25,12 +25,9 @@ export async function changePassword(
   const current = normalizePassword(input.currentPassword, false);
   const next = normalizePassword(input.newPassword, true);
   await requireSudo(deps, principal);
-  const user = await findUserById(deps, principal.userId);
-  if (!user) throw new AuthError('invalid_token');
-  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
-  if (!(await checkPassword(deps, credentials, current))) throw new AuthError('invalid_credentials');
+  const { user, credentials } = await checkCallerPassword(deps, principal.userId, current);
   const passwordHash = await hashPassword(next, deps.config.bcryptCost);
-  const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash, credentials!.passwordHash]);
+  const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash, credentials.passwordHash]);
   if (replaced !== 1) throw new AuthError('invalid_token');
   const revoked = await revokeAllSessions(deps, user.id, { except: principal.sessionId });
   deps.logger.event('password_changed', context, { outcome: 'success', ...principal, reason: `${revoked} other sessions revoked` });

@@ -6,10 +6,8 @@ import { revokeAllSessions } from '../sessions/sessions';
 import { runScript } from '../store/redis';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
-import { findCredentials, normalizeEmail } from '../users/users';
 import { claimAccountToken, issueAccountToken, linkFor, parseAccountToken, withClaim } from './account-tokens';
-import { answerAtFloor, sendNotice } from './mail';
-import { limitMail } from './mail-limits';
+import { mailIfKnown, sendNotice } from './mail';
 
 /**
  * POST /auth/password/forgot: mails a reset link when the address has an account. The same
@@ -17,24 +15,15 @@ import { limitMail } from './mail-limits';
  * whether or not the mail went out (a mail fault is logged). Limited per address and per IP
  * (RATE_LIMIT_MAIL_*), known or not.
  */
-export async function forgotPassword(deps: Deps, input: { email: unknown }, context: RequestContext): Promise<void> {
-  const started = Date.now();
-  const email = normalizeEmail(input.email);
-  await limitMail(deps, context, email);
-  const credentials = await findCredentials(deps.redis, deps.keys, email);
-  deps.logger.event('password_reset_requested', context, { outcome: 'success', ...(credentials ? { userId: credentials.id } : {}) });
-  await answerAtFloor(
-    deps,
-    started,
-    context,
-    credentials
-      ? async () => {
-          const token = await issueAccountToken(deps, credentials.id, 'reset', email, deps.config.passwordResetTtlSeconds);
-          if (!token) return;
-          await deps.mailer.send(mails.passwordReset(email, linkFor(deps.config.mail!.passwordResetUrl, token), deps.config.passwordResetTtlSeconds));
-        }
-      : undefined,
-  );
+export function forgotPassword(deps: Deps, input: { email: unknown }, context: RequestContext): Promise<void> {
+  return mailIfKnown(deps, input, context, {
+    found: (credentials) => deps.logger.event('password_reset_requested', context, { outcome: 'success', ...(credentials ? { userId: credentials.id } : {}) }),
+    send: async (credentials, email) => {
+      const token = await issueAccountToken(deps, credentials.id, 'reset', email, deps.config.passwordResetTtlSeconds);
+      if (!token) return;
+      await deps.mailer.send(mails.passwordReset(email, linkFor(deps.config.mail!.passwordResetUrl, token), deps.config.passwordResetTtlSeconds));
+    },
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { issueTokens, type Principal, type TokenResponse } from '../auth';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
-import { currentRefreshToken, openSession, revokeAllSessions, type Device } from '../sessions/sessions';
+import { currentRefreshToken, openSession, revokeAllSessions } from '../sessions/sessions';
 import { USER_FIELDS } from '../store/schema';
 import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';

@@ -173,6 +173,25 @@ export async function upgradePasswordHash(deps: Deps, credentials: Credentials, 
   }
 }
 
+/**
+ * The signed-in caller's user and credentials, once `password` is proven right (the routes that
+ * change an account ask for it again): `invalid_token` if the user is gone, `invalid_credentials`
+ * for a wrong password. `check` runs on the user before the password is compared.
+ */
+export async function checkCallerPassword(
+  deps: Deps,
+  userId: string,
+  password: string,
+  check?: (user: RegisteredUser) => void,
+): Promise<{ user: RegisteredUser; credentials: Credentials }> {
+  const user = await findUserById(deps, userId);
+  if (!user) throw new AuthError('invalid_token');
+  check?.(user);
+  const credentials = await findCredentials(deps.redis, deps.keys, user.email);
+  if (!credentials || !(await checkPassword(deps, credentials, password))) throw new AuthError('invalid_credentials');
+  return { user, credentials };
+}
+
 /** A user by id (the record in the user's slot), or `null`. One store request. */
 export function findUserById(deps: Deps, userId: string): Promise<RegisteredUser | null> {
   return readUser(deps.redis, deps.keys, userId);

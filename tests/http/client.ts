@@ -52,15 +52,9 @@ export function uniqueEmail(label = 'user'): string {
 
 export const PASSWORD = 'correct horse battery staple';
 
-export interface TokenResponse {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-  refreshExpiresIn: number;
-  sessionId: string;
-  user: { id: string; email: string };
-}
+/** The contract's token response: the one declaration, lib's. */
+export type { TokenResponse } from '../../lib/tokens/token-response';
+import type { TokenResponse } from '../../lib/tokens/token-response';
 
 export async function register(email: string, password = PASSWORD): Promise<{ id: string; email: string; createdAt: string }> {
   const response = await api('POST', '/auth/register', { json: { email, password } });
