@@ -58,7 +58,8 @@ async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string,
     deps.logger.event('login_failed', context, { outcome: 'failure', userId, reason: 'invalid_code' });
     throw new AuthError('invalid_code');
   }
-  throw new AuthError(mode === 'challenge' ? 'invalid_token' : 'invalid_token');
+  // No such challenge (used, expired, past its wrong codes) or session.
+  throw new AuthError('invalid_token');
 }
 
 /**

@@ -130,20 +130,11 @@ export interface ChallengeIssued {
  * {@link createSession} for a password login: when the user has TOTP on, the same atomic step
  * stores `challenge` (the MFA challenge key and what it keeps of the login) instead of a session.
  */
-export function openSession(
+export async function openSession(
   deps: Deps,
   user: User,
   device: Device,
   options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string }; transport?: string } = {},
-): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
-  return openSessionOnce(deps, user, device, options);
-}
-
-async function openSessionOnce(
-  deps: Deps,
-  user: User,
-  device: Device,
-  options: { redis?: Redis; assurance?: Assurance; challenge?: { key: string; login: string }; transport?: string },
 ): Promise<(IssuedSession & { evicted: string[] }) | ChallengeIssued> {
   const assurance = options.assurance ?? PASSWORD_ONLY;
   const { config, keys } = deps;

@@ -20,6 +20,11 @@ export interface KeyRing {
   jwks: { keys: JWK[] };
 }
 
+/** The key lookup of a function that holds no verification key (it only publishes, or signs nothing). */
+function noVerifyKey(): never {
+  throw new Error('no verification key in this function');
+}
+
 const ALG_BY_KEY_TYPE: Record<string, JwtAlgorithm> = { 'OKP/Ed25519': 'EdDSA', 'EC/P-256': 'ES256' };
 
 /**
@@ -29,11 +34,8 @@ const ALG_BY_KEY_TYPE: Record<string, JwtAlgorithm> = { 'OKP/Ed25519': 'EdDSA', 
  */
 export async function loadKeyRing(config: Config): Promise<KeyRing> {
   if (config.jwtAlgorithm === 'HS256') {
-    const noKey = (): never => {
-      throw new Error('no verification key in this function');
-    };
     if (!config.jwtSecret) {
-      return { algorithm: 'HS256', signingKid: undefined, signingKey: undefined, algorithms: ['HS256'], resolveVerifyKey: noKey, jwks: { keys: [] } };
+      return { algorithm: 'HS256', signingKid: undefined, signingKey: undefined, algorithms: ['HS256'], resolveVerifyKey: noVerifyKey, jwks: { keys: [] } };
     }
     // Imported once: given raw bytes, jose would import them again on every sign and verify.
     const secret = await crypto.subtle.importKey('raw', config.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
@@ -53,7 +55,7 @@ export async function loadKeyRing(config: Config): Promise<KeyRing> {
   const privateJwk = config.jwtPrivateKey as JWK | undefined;
   const currentJwk = (privateJwk ?? config.jwtPublicKey) as JWK | undefined;
   if (!currentJwk) {
-    return { algorithm: config.jwtAlgorithm, signingKid: undefined, signingKey: undefined, algorithms: [config.jwtAlgorithm], resolveVerifyKey: () => { throw new Error('no verification key in this function'); }, jwks: { keys: [] } };
+    return { algorithm: config.jwtAlgorithm, signingKid: undefined, signingKey: undefined, algorithms: [config.jwtAlgorithm], resolveVerifyKey: noVerifyKey, jwks: { keys: [] } };
   }
   const signingKid = currentJwk.kid!;
   const signingKey = privateJwk ? await importKey(privateJwk, config.jwtAlgorithm, 'JWT_PRIVATE_KEY') : undefined;
