@@ -105,6 +105,8 @@ export async function functionEnv(algorithm: Algorithm, redisUrl: string, redisT
     SMTP_URL: smtpUrl,
     MAIL_FROM: 'auth@bench.example.com',
     EMAIL_VERIFY_URL: 'https://app.bench.example.com/verify?token={token}',
+    WEBAUTHN_RP_ID: 'app.bench.example.com',
+    WEBAUTHN_ORIGINS: 'https://app.bench.example.com',
     PASSWORD_RESET_URL: 'https://app.bench.example.com/reset?token={token}',
     // No floor: the bench measures the work itself.
     MAIL_RESPONSE_FLOOR_MS: '0',

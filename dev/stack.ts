@@ -99,6 +99,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MAIL_FROM: 'auth@localhost.test',
       EMAIL_VERIFY_URL: `${appOrigin}/#verify={token}`,
       PASSWORD_RESET_URL: `${appOrigin}/#reset={token}`,
+      // Passkeys: the relying party is this machine, its ceremonies come from the app's origin
+      // (and the API's own, for clients that run there).
+      WEBAUTHN_RP_ID: 'localhost',
+      WEBAUTHN_RP_NAME: 'serverless-auth (local)',
+      WEBAUTHN_ORIGINS: [...new Set([appOrigin, `http://localhost:${port}`])].join(','),
       ...baseEnv,
       ...(await developmentKeys(baseEnv, persist, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,

@@ -132,6 +132,22 @@ export function requireString(body: Record<string, unknown>, field: string): str
   return value;
 }
 
+/** The optional `device: {name?}` of a sign-in: its name, or undefined. */
+export function requireDeviceName(body: Record<string, unknown>): string | undefined {
+  if (!Object.hasOwn(body, 'device') || body.device === undefined || body.device === null) return undefined;
+  const device = requireObject(body.device, 'device');
+  const name = Object.hasOwn(device, 'name') ? device.name : undefined;
+  if (name !== undefined && name !== null && typeof name !== 'string') throw new AuthError('invalid_request', 'device.name must be a string.');
+  return name ?? undefined;
+}
+
+/** The optional `transport` of a sign-in ("body" or "cookie"), else the configured default. */
+export function requireTransport(body: Record<string, unknown>, fallback: RefreshTransport): RefreshTransport {
+  const transport = Object.hasOwn(body, 'transport') ? body.transport : fallback;
+  if (transport !== 'body' && transport !== 'cookie') throw new AuthError('invalid_request', 'transport must be "body" or "cookie".');
+  return transport;
+}
+
 function requestContextOf(event: HttpEvent, lambdaContext: Context): RequestContext {
   return {
     // The address API Gateway saw; X-Forwarded-For and friends are client-controlled.

@@ -1,7 +1,6 @@
 import { login } from '../lib/auth';
-import { AuthError } from '../lib/errors';
 import type { RefreshTransport } from './refresh-cookie';
-import { httpHandler, json, requireObject, requireString, tokenResponse } from './http';
+import { httpHandler, json, requireDeviceName, requireObject, requireString, requireTransport, tokenResponse } from './http';
 
 /**
  * POST /auth/login `{email, password, device?:{name?}, transport?:"body"|"cookie"}` → 200 token
@@ -12,19 +11,8 @@ export const handler = httpHandler<unknown>({ body: 'required', needs: { store: 
   const input = requireObject(body);
   const email = requireString(input, 'email');
   const password = requireString(input, 'password');
-  let deviceName: string | undefined;
-  if (Object.hasOwn(input, 'device') && input.device !== undefined && input.device !== null) {
-    const device = requireObject(input.device, 'device');
-    const name = Object.hasOwn(device, 'name') ? device.name : undefined;
-    if (name !== undefined && name !== null && typeof name !== 'string') {
-      throw new AuthError('invalid_request', 'device.name must be a string.');
-    }
-    deviceName = name ?? undefined;
-  }
-  const transport = Object.hasOwn(input, 'transport') ? input.transport : deps.config.defaultRefreshTransport;
-  if (transport !== 'body' && transport !== 'cookie') {
-    throw new AuthError('invalid_request', 'transport must be "body" or "cookie".');
-  }
+  const deviceName = requireDeviceName(input);
+  const transport = requireTransport(input, deps.config.defaultRefreshTransport);
   const result = await login(deps, { email, password, deviceName, transport }, context, { allowMfa: true });
   // TOTP on: the MFA challenge, no tokens; POST /auth/mfa/verify finishes the login.
   if ('mfaRequired' in result) return json(200, result);

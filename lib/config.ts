@@ -15,7 +15,8 @@ export type RateLimit = { limit: number; windowSeconds: number } | null;
  * - `verify`: verifies access tokens with public keys only (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS;
  *   JWT_SECRET under HS256, where verifying needs the shared secret);
  * - `publish`: serves the public keys (JWT_PUBLIC_KEY, JWT_VERIFY_KEYS; nothing under HS256);
- * - `mail`: sends mail (SMTP_URL, or SES with the function's role; MAIL_FROM and the link templates).
+ * - `mail`: sends mail (SMTP_URL, or SES with the function's role; MAIL_FROM and the link templates);
+ * - `webauthn`: runs passkey ceremonies (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS).
  */
 export interface ConfigNeeds {
   store?: boolean;
@@ -23,10 +24,11 @@ export interface ConfigNeeds {
   verify?: boolean;
   publish?: boolean;
   mail?: boolean;
+  webauthn?: boolean;
 }
 
 /** Everything: lib/ used in-process (tests, the benchmark, scripts). */
-export const ALL_NEEDS: Required<ConfigNeeds> = { store: true, sign: true, verify: true, publish: true, mail: true };
+export const ALL_NEEDS: Required<ConfigNeeds> = { store: true, sign: true, verify: true, publish: true, mail: true, webauthn: true };
 
 export interface MailConfig {
   from: string;
@@ -36,6 +38,15 @@ export interface MailConfig {
   /** Link templates with `{token}`. */
   emailVerifyUrl: string;
   passwordResetUrl: string;
+}
+
+/** The WebAuthn relying party (SPEC "Passkeys"). */
+export interface WebAuthnConfig {
+  /** The RP ID: a registrable domain that every origin's host is, or ends with. */
+  rpId: string;
+  rpName: string;
+  /** Exact origins a ceremony may come from. */
+  origins: string[];
 }
 
 export interface Config {
@@ -68,6 +79,8 @@ export interface Config {
   deviceTagKeys: Buffer[];
   /** Keys that seal TOTP secrets in Redis (AES-256-GCM; HKDF, another label), in the same order. */
   totpSealKeys: Buffer[];
+  /** Keys the made-up credential ids of a passkey sign-in for an address without passkeys come from (current first). */
+  passkeyDecoyKeys: Buffer[];
   /** Issuer shown by authenticator apps (the otpauth URI's `issuer`). */
   totpIssuer: string;
   /** Sudo mode: a security change needs a second factor at most this old (users with MFA on). */
@@ -93,9 +106,13 @@ export interface Config {
     mailPerEmail: RateLimit;
     mailPerIp: RateLimit;
     mfaPerUser: RateLimit;
+    /** Passkey sign-in verifications (and their options) per client IP. */
+    passkeyLoginPerIp: RateLimit;
   };
   /** Only with `mail`. */
   mail: MailConfig | undefined;
+  /** Only with `webauthn`. */
+  webauthn: WebAuthnConfig | undefined;
   emailVerifyTtlSeconds: number;
   passwordResetTtlSeconds: number;
   /** Login of an unverified account answers `email_not_verified` after a correct password. */
@@ -120,7 +137,7 @@ type Env = Record<string, string | undefined>;
  * malformed or unsafe (a short HS256 secret, a private JWK without `kid`).
  */
 export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEEDS): Config {
-  const needs = { store: false, sign: false, verify: false, publish: false, mail: false, ...wanted };
+  const needs = { store: false, sign: false, verify: false, publish: false, mail: false, webauthn: false, ...wanted };
   const jwtAlgorithm = oneOf(env, 'JWT_ALGORITHM', ['EdDSA', 'ES256', 'HS256'] as const, 'EdDSA');
   const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400);
   const refreshTokenTtlSeconds = integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 604_800, 1, 31_536_000);
@@ -160,8 +177,10 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
       mailPerEmail: rateLimit(env, 'RATE_LIMIT_MAIL_PER_EMAIL', '3/3600s'),
       mailPerIp: rateLimit(env, 'RATE_LIMIT_MAIL_PER_IP', '20/3600s'),
       mfaPerUser: rateLimit(env, 'RATE_LIMIT_MFA_PER_USER', '10/900s'),
+      passkeyLoginPerIp: rateLimit(env, 'RATE_LIMIT_PASSKEY_LOGIN_PER_IP', '30/60s'),
     },
     mail: needs.mail ? mailConfig(env) : undefined,
+    webauthn: needs.webauthn ? webAuthnConfig(env) : undefined,
     emailVerifyTtlSeconds: integer(env, 'EMAIL_VERIFY_TTL_SECONDS', 86_400, 60, 2_592_000),
     passwordResetTtlSeconds: integer(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86_400),
     requireVerifiedEmail: boolean(env, 'REQUIRE_VERIFIED_EMAIL', false),
@@ -177,13 +196,14 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
  * The server-held keys, each derived per purpose (HKDF) from AUTH_SECRET, and from
  * AUTH_SECRET_PREVIOUS while a rotation is under way (accepted, never used for new values).
  */
-function signingDerivedKeys(env: Env, sign: boolean): { refreshTokenKeys: Buffer[]; deviceTagKeys: Buffer[]; totpSealKeys: Buffer[] } {
-  if (!sign) return { refreshTokenKeys: [], deviceTagKeys: [], totpSealKeys: [] };
+function signingDerivedKeys(env: Env, sign: boolean): Pick<Config, 'refreshTokenKeys' | 'deviceTagKeys' | 'totpSealKeys' | 'passkeyDecoyKeys'> {
+  if (!sign) return { refreshTokenKeys: [], deviceTagKeys: [], totpSealKeys: [], passkeyDecoyKeys: [] };
   const secrets = [secret(env, 'AUTH_SECRET'), ...(env.AUTH_SECRET_PREVIOUS?.trim() ? [secret(env, 'AUTH_SECRET_PREVIOUS')] : [])];
   return {
     refreshTokenKeys: secrets.map((raw) => deriveRefreshTokenKey(raw)),
     deviceTagKeys: secrets.map((raw) => deriveKey(raw, 'known-device-v1')),
     totpSealKeys: secrets.map((raw) => deriveKey(raw, 'totp-secret-v1')),
+    passkeyDecoyKeys: secrets.map((raw) => deriveKey(raw, 'passkey-decoy-v1')),
   };
 }
 
@@ -201,6 +221,27 @@ function mailConfig(env: Env): MailConfig {
     emailVerifyUrl: linkTemplate(env, 'EMAIL_VERIFY_URL'),
     passwordResetUrl: linkTemplate(env, 'PASSWORD_RESET_URL'),
   };
+}
+
+/**
+ * The relying party, checked so that a typo fails the function's start rather than every
+ * ceremony: each origin is exact, https (plain http only for loopback), and its host is the
+ * RP ID or a subdomain of it (WebAuthn's rule; a browser refuses anything else).
+ */
+function webAuthnConfig(env: Env): WebAuthnConfig {
+  const rpId = required(env, 'WEBAUTHN_RP_ID').toLowerCase();
+  if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(rpId)) {
+    throw new ConfigError(`WEBAUTHN_RP_ID must be a domain name like example.com (no scheme, port or path), got "${rpId}".`);
+  }
+  const list = origins(env, 'WEBAUTHN_ORIGINS');
+  if (list.length === 0) throw new ConfigError('WEBAUTHN_ORIGINS is required but not set.');
+  for (const origin of list) {
+    const { protocol, hostname } = new URL(origin);
+    const loopback = hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+    if (protocol !== 'https:' && !loopback) throw new ConfigError(`WEBAUTHN_ORIGINS must be https origins (plain http only for localhost), got "${origin}".`);
+    if (hostname !== rpId && !hostname.endsWith(`.${rpId}`)) throw new ConfigError(`WEBAUTHN_ORIGINS: the host of "${origin}" is not WEBAUTHN_RP_ID (${rpId}) or a subdomain of it.`);
+  }
+  return { rpId, rpName: env.WEBAUTHN_RP_NAME?.trim() || 'serverless-auth', origins: list };
 }
 
 function linkTemplate(env: Env, name: string): string {

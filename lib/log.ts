@@ -24,7 +24,10 @@ export type AuthEventName =
   | 'mail_failed'
   | 'mfa_enabled'
   | 'mfa_disabled'
-  | 'recovery_codes_regenerated';
+  | 'recovery_codes_regenerated'
+  | 'passkey_added'
+  | 'passkey_removed'
+  | 'passkey_counter_regressed';
 
 /** Who asked: taken from the API Gateway request context by the handler, never from headers. */
 export interface RequestContext {

@@ -16,9 +16,10 @@ import { rateLimitIdentifier, type RedisKeys } from './store/keys';
  * - `mailPerEmail`, `mailPerIp`: mails asked for (forgot, resend, verify/request) per address
  *   (known or not) and per client IP;
  * - `mfaPerUser`: wrong second-factor codes per user, across MFA tokens (a thief with the
- *   password cannot grind through codes with fresh logins).
+ *   password cannot grind through codes with fresh logins);
+ * - `passkeyLoginPerIp`: passkey sign-ins (options and verifications) per client IP.
  */
-export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp' | 'mailPerEmail' | 'mailPerIp' | 'mfaPerUser';
+export type LimitName = 'loginPerIp' | 'loginFailuresPerAccountIp' | 'loginFailuresPerAccount' | 'registerPerIp' | 'mailPerEmail' | 'mailPerIp' | 'mfaPerUser' | 'passkeyLoginPerIp';
 
 const KEY_NAMES: Record<LimitName, string> = {
   loginPerIp: 'login-ip',
@@ -28,6 +29,7 @@ const KEY_NAMES: Record<LimitName, string> = {
   mailPerEmail: 'mail-email',
   mailPerIp: 'mail-ip',
   mfaPerUser: 'mfa-user',
+  passkeyLoginPerIp: 'passkey-ip',
 };
 
 export interface Attempt {

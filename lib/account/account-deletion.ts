@@ -17,7 +17,7 @@ const MAX_ATTEMPTS = 5;
  * DELETE /auth/account `{password}` (signed in): with the right password, removes the user and
  * every key that holds the user's data: every session is revoked first (the security effect),
  * then the email index entry (the address can register again at once), then the user record,
- * its account tokens and its session index. A wrong password: `invalid_credentials`, nothing
+ * its account tokens, passkeys and its session index. A wrong password: `invalid_credentials`, nothing
  * changed.
  */
 export async function deleteAccount(deps: Deps, principal: Principal, input: { password: unknown }, context: RequestContext): Promise<void> {
@@ -27,7 +27,8 @@ export async function deleteAccount(deps: Deps, principal: Principal, input: { p
 
   await revokeAllSessions(deps, user.id);
   await runScript<number>(deps.redis, DELETE_EMAIL_INDEX, [deps.keys.emailIndex(user.email)], [user.id]);
-  const tokenKeys = ACCOUNT_TOKEN_PURPOSES.map((purpose) => deps.keys.accountToken(user.id, purpose));
+  // The user's other keys: account tokens and passkeys.
+  const tokenKeys = [...ACCOUNT_TOKEN_PURPOSES.map((purpose) => deps.keys.accountToken(user.id, purpose)), deps.keys.passkeys(user.id)];
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     // Sessions made meanwhile (none can be, with the password index gone, but a login that
     // read it just before may still land) are handed over too.

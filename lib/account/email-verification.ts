@@ -69,7 +69,7 @@ export function resendVerification(deps: Deps, input: { email: unknown }, contex
 export async function verifyEmail(deps: Deps, input: { token: unknown }, context: RequestContext): Promise<RegisteredUser> {
   const parsed = parseAccountToken(input.token);
   if (!parsed) throw new AuthError('invalid_token');
-  const [outcome, email, createdAt, totp] = await runScript<string[]>(
+  const [outcome, email, createdAt, totp, passkeys] = await runScript<string[]>(
     deps.redis,
     VERIFY_EMAIL_TOKEN,
     [deps.keys.accountToken(parsed.userId, 'verify'), deps.keys.user(parsed.userId)],
@@ -77,7 +77,7 @@ export async function verifyEmail(deps: Deps, input: { token: unknown }, context
   );
   if (outcome === 'verified' && email && createdAt) {
     deps.logger.event('email_verified', context, { outcome: 'success', userId: parsed.userId });
-    return { id: parsed.userId, email, emailVerified: true, mfa: { totp: totp === '1' }, createdAt };
+    return { id: parsed.userId, email, emailVerified: true, mfa: { totp: totp === '1' }, passkeys: Number(passkeys ?? 0), createdAt };
   }
   const claim = await claimAccountToken(deps, parsed, 'email-change');
   if (!claim) throw new AuthError('invalid_token');

@@ -75,7 +75,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
   if ('mfaRequired' in session) {
     deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, reason: 'mfa_required' });
     if (!options.allowMfa) throw new AuthError('invalid_request', 'This account has a second factor: sign in through POST /auth/login and /auth/mfa/verify.');
-    return mfaChallengeAnswer(challenge.token);
+    return mfaChallengeAnswer(challenge.token, session);
   }
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: session.sessionId });
   for (const evicted of session.evicted) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { issueTokens, type Principal, type TokenResponse } from '../auth';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
@@ -9,16 +8,20 @@ import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';
 import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
 import { findUserById } from '../users/users';
-import { type PendingLogin } from './challenge';
+import { checkPasskeyFactor } from '../passkeys/passkeys';
+import { parseMfaToken, type PendingLogin } from './challenge';
 import { requireSudo } from './sudo';
 import { hashRecoveryCode, newRecoveryCodes, newTotpSecret, openTotpSecret, sealTotpSecret, totpEnrollment, totpStep } from './totp';
 
 /** Wrong codes one MFA challenge survives. */
 const MAX_WRONG_CODES = 5;
-const MFA_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
-/** A second factor as the client gives it. */
+/** A second factor as the client gives it (a passkey only for a login's MFA challenge). */
 export type SecondFactorInput = { code: string } | { recoveryCode: string };
+export type ChallengeFactorInput = SecondFactorInput | { passkey: { challengeId: unknown; response: unknown } };
+
+/** A second factor judged: the TOTP step or recovery code hash the script checks, a verified passkey, or nothing that matched. */
+type JudgedFactor = { kind: 'totp' | 'recovery' | 'passkey' | 'wrong'; value: string };
 
 async function limitCodes(deps: Deps, userId: string, context: RequestContext): Promise<void> {
   try {
@@ -29,22 +32,21 @@ async function limitCodes(deps: Deps, userId: string, context: RequestContext): 
   }
 }
 
-/** Which second factor the input is, checked against the user's (sealed) secret where it is a TOTP code. */
-function classify(deps: Deps, sealed: string | null, input: SecondFactorInput): { kind: 'totp' | 'recovery' | 'wrong'; value: string } {
+/** Which second factor a code is, checked against the user's (sealed) secret where it is a TOTP code. One request. */
+async function judgeCode(deps: Deps, userId: string, input: SecondFactorInput): Promise<JudgedFactor> {
   if ('recoveryCode' in input) return { kind: 'recovery', value: hashRecoveryCode(input.recoveryCode) };
+  const [sealed] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.totpSecret]);
   const secret = sealed ? openTotpSecret(deps.config, sealed) : null;
   const step = secret ? totpStep(deps.config, secret, input.code, deps.clock.now()) : null;
   return step === null ? { kind: 'wrong', value: '' } : { kind: 'totp', value: String(step) };
 }
 
 /**
- * Reads the user's sealed secret (one request), then runs the second-factor script (one
- * request), which also applies the per-user limit on wrong codes atomically; a wrong, replayed
- * or used code counts against it and answers `invalid_code`.
+ * Runs the second-factor script (one request) on a judged factor, which also applies the
+ * per-user limit on wrong codes atomically; a wrong, replayed or used code (or a passkey that
+ * did not verify) counts against it and answers `invalid_code`.
  */
-async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string, mode: 'challenge' | 'session', input: SecondFactorInput, context: RequestContext): Promise<string[]> {
-  const [sealed] = await readHashFields(deps.redis, deps.keys.user(userId), [USER_FIELDS.totpSecret]);
-  const { kind, value } = classify(deps, sealed ?? null, input);
+async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string, mode: 'challenge' | 'session', { kind, value }: JudgedFactor, context: RequestContext): Promise<string[]> {
   const limit = deps.config.rateLimits.mfaPerUser;
   const [outcome, ...rest] = await runScript<string[]>(deps.redis, SECOND_FACTOR, [deps.keys.user(userId), targetKey], [
     mode, kind, value, deps.clock.now(), MAX_WRONG_CODES, limit?.limit ?? 0, (limit?.windowSeconds ?? 1) * 1000,
@@ -63,16 +65,20 @@ async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string,
 }
 
 /**
- * POST /auth/mfa/verify: finishes a login that passed its password with a TOTP or recovery
- * code. The MFA token is single use (consumed by a success), lives 300 s, dies after 5 wrong
- * codes; wrong codes also count per user (RATE_LIMIT_MFA_PER_USER) across MFA tokens.
+ * POST /auth/mfa/verify: finishes a login that passed its password with a TOTP code, a
+ * recovery code or a passkey (its challenge from POST /auth/mfa/passkey/options). The MFA
+ * token is single use (consumed by a success), lives 300 s, dies after 5 wrong codes; wrong
+ * codes also count per user (RATE_LIMIT_MFA_PER_USER) across MFA tokens.
  */
-export async function verifyMfa(deps: Deps, input: { mfaToken: string } & SecondFactorInput, context: RequestContext): Promise<{ tokens: TokenResponse; login: PendingLogin }> {
-  const match = MFA_TOKEN_PATTERN.exec(input.mfaToken);
-  if (!match) throw new AuthError('invalid_token');
-  const userId = match[1]!;
-  const key = deps.keys.mfaChallenge(userId, createHash('sha256').update(match[2]!).digest('base64url'));
-  const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', input, context);
+export async function verifyMfa(deps: Deps, input: { mfaToken: string } & ChallengeFactorInput, context: RequestContext): Promise<{ tokens: TokenResponse; login: PendingLogin }> {
+  const { mfaToken, ...factor } = input;
+  const parsed = parseMfaToken(deps, mfaToken);
+  if (!parsed) throw new AuthError('invalid_token');
+  const { userId, key } = parsed;
+  const judged: JudgedFactor = 'passkey' in factor
+    ? { kind: (await checkPasskeyFactor(deps, parsed, factor.passkey, context)) ? 'passkey' : 'wrong', value: '' }
+    : await judgeCode(deps, userId, factor);
+  const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', judged, context);
   const login = JSON.parse(loginJson!) as PendingLogin;
   // The session's script reads the user's email itself (and refuses a deleted user).
   const session = await openSession(deps, { id: userId, email: '' }, login.device, { assurance: { aal: 2, amr: ['pwd', method ?? 'otp'] }, transport: login.transport });
@@ -86,7 +92,7 @@ export async function stepUp(deps: Deps, principal: Principal, input: SecondFact
   const user = await findUserById(deps, principal.userId);
   if (!user) throw new AuthError('invalid_token');
   if (!user.mfa.totp) throw new AuthError('invalid_request', 'No second factor is set up for this account.');
-  const [generation, deadline, amr, transport] = await acceptSecondFactor(deps, user.id, deps.keys.session(user.id, principal.sessionId), 'session', input, context);
+  const [generation, deadline, amr, transport] = await acceptSecondFactor(deps, user.id, deps.keys.session(user.id, principal.sessionId), 'session', await judgeCode(deps, user.id, input), context);
   deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, sessionId: principal.sessionId, reason: 'step_up' });
   // The session's transport: a cookie session's refresh token never appears in a body.
   return { transport: transport === 'cookie' ? 'cookie' : 'body', tokens: await issueTokens(deps, {
@@ -139,7 +145,7 @@ export async function confirmTotp(deps: Deps, principal: Principal, input: { cod
 /** DELETE /auth/mfa/totp `{code}` (sudo mode): turns TOTP off, with a current code. */
 export async function disableTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<void> {
   await requireSudo(deps, principal);
-  await acceptSecondFactor(deps, principal.userId, deps.keys.session(principal.userId, principal.sessionId), 'session', input, context);
+  await acceptSecondFactor(deps, principal.userId, deps.keys.session(principal.userId, principal.sessionId), 'session', await judgeCode(deps, principal.userId, input), context);
   await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], ['disable', '', '', '', deps.clock.now()]);
   deps.logger.event('mfa_disabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
 }

@@ -124,6 +124,8 @@ export async function createSession(
 /** An MFA challenge made instead of a session: its key's token (`<user id>.<secret>`). */
 export interface ChallengeIssued {
   mfaRequired: true;
+  /** The user's passkeys: with any, a passkey also answers the challenge. */
+  passkeys: number;
 }
 
 /**
@@ -170,7 +172,7 @@ export async function openSession(
         ...fields,
       ],
     );
-    if (outcome === 'mfa') return { mfaRequired: true };
+    if (outcome === 'mfa') return { mfaRequired: true, passkeys: Number(rest[0] ?? 0) };
     if (outcome === 'no_user') throw new AuthError('invalid_credentials');
     if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {

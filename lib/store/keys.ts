@@ -39,6 +39,17 @@ export interface RedisKeys {
   /** Hash of one MFA challenge (a login that passed its password), by the hash of its token's secret. TTL 300 s. */
   mfaChallenge(userId: string, secretHash: string): string;
   /**
+   * Hash of a user's passkeys: credential id (base64url) → the credential as JSON
+   * (lib/passkeys/store.ts StoredPasskey). At most 10 fields. No TTL.
+   */
+  passkeys(userId: string): string;
+  /**
+   * String (JSON, lib/passkeys/challenges.ts) of one pending WebAuthn ceremony, by its
+   * challenge (server-made, 256 random bits), which is also its hash tag: a sign-in's
+   * challenge belongs to no user yet. TTL 300 s; taken with GETDEL, so it serves once.
+   */
+  webauthnChallenge(challenge: string): string;
+  /**
    * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
    * identifier goes in as {@link rateLimitIdentifier}.
    */
@@ -63,6 +74,8 @@ export function createKeys(prefix: string): RedisKeys {
     userSessions: (userId) => `${tagged(userId)}sessions`,
     accountToken: (userId, purpose) => `${tagged(userId)}token:${purpose}`,
     mfaChallenge: (userId, secretHash) => `${tagged(userId)}mfa:${secretHash}`,
+    passkeys: (userId) => `${tagged(userId)}passkeys`,
+    webauthnChallenge: (challenge) => `${base}{${challenge}}:webauthn`,
     rateLimit: (name) => `${base}rl:${name}`,
   };
 }

@@ -38,6 +38,8 @@ export const USER_FIELDS = {
   /** Wrong second-factor codes (RATE_LIMIT_MFA_PER_USER): the current window, and the count in it. */
   mfaWrongWindow: 'mfw',
   mfaWrongCount: 'mfc',
+  /** How many passkeys the user has (the `passkeys` hash's length, kept by its script). */
+  passkeyCount: 'pkn',
 } as const;
 
 /** MFA challenge hash (`mfaChallenge(userId, hash)`): one login waiting for its second factor. */

@@ -23,6 +23,8 @@ export interface RegisteredUser extends User {
   emailVerified: boolean;
   /** Second factors: `totp` is on once an enrollment is confirmed. */
   mfa: { totp: boolean };
+  /** How many passkeys the user has registered. */
+  passkeys: number;
   /** ISO 8601. */
   createdAt: string;
 }
@@ -79,7 +81,7 @@ export async function registerUser(
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password, true);
   const passwordHash = await hashPassword(password, deps.config.bcryptCost);
-  const user = { id: deps.ids.userId(), email, emailVerified: false, mfa: { totp: false }, createdAt: new Date(deps.clock.now()).toISOString() };
+  const user = { id: deps.ids.userId(), email, emailVerified: false, mfa: { totp: false }, passkeys: 0, createdAt: new Date(deps.clock.now()).toISOString() };
   const record = deps.keys.user(user.id);
 
   await guardStore(() =>
@@ -199,12 +201,13 @@ export function findUserById(deps: Deps, userId: string): Promise<RegisteredUser
 
 /** {@link findUserById} on the client given (GET /auth/me pipelines it with the session check). */
 export async function readUser(redis: Redis, keys: RedisKeys, userId: string): Promise<RegisteredUser | null> {
-  const [id, email, createdAt, verified, totp] = await readHashFields(redis, keys.user(userId), [
+  const [id, email, createdAt, verified, totp, passkeys] = await readHashFields(redis, keys.user(userId), [
     USER_FIELDS.userId,
     USER_FIELDS.email,
     USER_FIELDS.createdAt,
     USER_FIELDS.emailVerified,
     USER_FIELDS.totpSecret,
+    USER_FIELDS.passkeyCount,
   ]);
-  return id === userId && email && createdAt ? { id, email, emailVerified: verified === '1', mfa: { totp: totp !== null }, createdAt } : null;
+  return id === userId && email && createdAt ? { id, email, emailVerified: verified === '1', mfa: { totp: totp !== null }, passkeys: Number(passkeys ?? 0), createdAt } : null;
 }

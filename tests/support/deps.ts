@@ -37,6 +37,8 @@ export async function createTestDeps(env: Record<string, string> = {}, overrides
       SMTP_URL: inject('smtpUrl'),
       MAIL_FROM: 'auth@example.test',
       EMAIL_VERIFY_URL: 'https://app.example.test/verify?token={token}',
+      WEBAUTHN_RP_ID: 'app.example.test',
+      WEBAUTHN_ORIGINS: 'https://app.example.test',
       PASSWORD_RESET_URL: 'https://app.example.test/reset?token={token}',
       MAIL_RESPONSE_FLOOR_MS: '0',
       JWT_ISSUER: 'https://auth.test',

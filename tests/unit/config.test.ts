@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       mailPerEmail: { limit: 3, windowSeconds: 3600 },
       mailPerIp: { limit: 20, windowSeconds: 3600 },
       mfaPerUser: { limit: 10, windowSeconds: 900 },
+      passkeyLoginPerIp: { limit: 30, windowSeconds: 60 },
     });
     expect(config.jwtVerifyKeys).toEqual([]);
     expect(config.jwtSecret).toBeUndefined();
@@ -226,6 +227,32 @@ describe('loadConfig', () => {
 
     it('allows a grace interval of 0', () => {
       expect(loadConfig(env({ REFRESH_REUSE_INTERVAL_SECONDS: '0' })).refreshReuseIntervalSeconds).toBe(0);
+    });
+  });
+
+  describe('the WebAuthn relying party (passkeys)', () => {
+    it('takes the RP ID, a name and exact origins on the RP ID or a subdomain of it', () => {
+      expect(loadConfig(env({ WEBAUTHN_RP_ID: 'Example.com', WEBAUTHN_RP_NAME: 'Acme', WEBAUTHN_ORIGINS: 'https://example.com, https://app.example.com' })).webauthn).toEqual({
+        rpId: 'example.com',
+        rpName: 'Acme',
+        origins: ['https://example.com', 'https://app.example.com'],
+      });
+      expect(loadConfig(env({ WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: 'http://localhost:8080' })).webauthn?.origins).toEqual(['http://localhost:8080']);
+      // A function that runs no ceremony needs none of it.
+      expect(loadConfig(env({ WEBAUTHN_RP_ID: undefined, WEBAUTHN_ORIGINS: undefined }), { store: true }).webauthn).toBeUndefined();
+    });
+
+    it.each([
+      [{ WEBAUTHN_RP_ID: undefined }, /WEBAUTHN_RP_ID is required/],
+      [{ WEBAUTHN_RP_ID: 'https://example.com' }, /WEBAUTHN_RP_ID must be a domain name/],
+      [{ WEBAUTHN_RP_ID: 'example.com:443' }, /WEBAUTHN_RP_ID must be a domain name/],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: undefined }, /WEBAUTHN_ORIGINS is required/],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'http://example.com' }, /https origins/],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://example.org' }, /not WEBAUTHN_RP_ID/],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://badexample.com' }, /not WEBAUTHN_RP_ID/],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://*.example.com' }, /exact origins/],
+    ])('refuses %o at start', (overrides, message) => {
+      expect(configErrorFor(overrides).message).toMatch(message);
     });
   });
 });

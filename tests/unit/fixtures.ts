@@ -28,6 +28,8 @@ export function baseEnv(overrides: Env = {}): Env {
     MAIL_FROM: 'auth@example.test',
     SMTP_URL: 'smtp://127.0.0.1:9',
     EMAIL_VERIFY_URL: 'https://app.example.test/verify?token={token}',
+    WEBAUTHN_RP_ID: 'app.example.test',
+    WEBAUTHN_ORIGINS: 'https://app.example.test',
     PASSWORD_RESET_URL: 'https://app.example.test/reset?token={token}',
     BCRYPT_COST: '4',
     ...overrides,

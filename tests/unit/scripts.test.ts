@@ -15,7 +15,7 @@ const SCRIPTS_DIR = path.join(__dirname, '../../lib/store/scripts');
 /** Redis commands whose first argument is a key (every command the scripts may use). */
 const KEY_COMMANDS = new Set([
   'DEL', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'PEXPIREAT', 'PEXPIRETIME', 'PTTL', 'PERSIST', 'GET', 'SET',
-  'HGET', 'HMGET', 'HSET', 'HDEL', 'HGETALL', 'HINCRBY', 'HEXISTS',
+  'HGET', 'HMGET', 'HSET', 'HDEL', 'HGETALL', 'HINCRBY', 'HEXISTS', 'HLEN',
   'ZADD', 'ZREM', 'ZRANGE', 'ZRANGEBYSCORE', 'ZREMRANGEBYSCORE', 'ZCARD', 'ZSCORE',
   'SADD', 'SREM', 'SISMEMBER', 'XADD', 'XTRIM', 'XRANGE', 'INCR', 'INCRBY',
 ]);

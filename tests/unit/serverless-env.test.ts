@@ -24,6 +24,8 @@ const SECRETS_BY_NEED = {
   publish: ['JWT_PUBLIC_KEY', 'JWT_VERIFY_KEYS'],
   // An SMTP URL may carry the relay's credentials.
   mail: ['SMTP_URL'],
+  // The relying party is not secret.
+  webauthn: [],
 } as const;
 const ALL_SECRETS = new Set(Object.values(SECRETS_BY_NEED).flat());
 type Need = keyof typeof SECRETS_BY_NEED;
@@ -41,8 +43,15 @@ describe('serverless.yml environments (least privilege)', () => {
 
   it('covers every function', () => {
     expect(functions.map(([name]) => name).sort()).toEqual(
-      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'password', 'refresh', 'register', 'sessions'].sort(),
+      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'passkeys', 'password', 'refresh', 'register', 'sessions'].sort(),
     );
+  });
+
+  it('the WebAuthn settings go to the functions that run ceremonies, and only to them', () => {
+    for (const [name, fn] of functions) {
+      const has = Object.hasOwn(fn.environment ?? {}, 'WEBAUTHN_RP_ID');
+      expect(has, name).toBe(declaredNeeds(fn.handler).includes('webauthn'));
+    }
   });
 
   it.each(functions)('%s gets exactly the secrets of the needs its handler declares', (_name, fn) => {
@@ -59,7 +68,8 @@ describe('serverless.yml environments (least privilege)', () => {
     expect(needsOf('authorizer')).toEqual(['store', 'verify']);
     for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account']) expect(needsOf(name), name).toEqual(['store']);
     for (const name of ['register', 'email', 'password']) expect(needsOf(name), name).toEqual(['mail', 'store']);
-    for (const name of ['login', 'refresh', 'mfa']) expect(needsOf(name), name).toEqual(['sign', 'store']);
+    for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
+    for (const name of ['mfa', 'passkeys']) expect(needsOf(name), name).toEqual(['sign', 'store', 'webauthn']);
     expect(needsOf('example-protected')).toEqual([]);
   });
 });

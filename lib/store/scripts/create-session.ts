@@ -20,7 +20,7 @@
  * - a password login of an account with TOTP on gets no session but an MFA challenge
  *   (KEYS[4], 300 s), which POST /auth/mfa/verify completes.
  *
- * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'mfa'} | {'no_user'} | {'unverified'}.
+ * Replies {'created', email, evicted id, ...} | {'evict', id, ...} | {'mfa', passkey count} | {'no_user'} | {'unverified'}.
  */
 export const CREATE_SESSION = `#!lua flags=allow-key-locking
 local userKey, indexKey, sessionKey, challengeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4] -- KEYS[5..]: sessions to evict
@@ -36,14 +36,14 @@ local challengeExpiresAt = ARGV[9] -- ms
 local loginEmail = ARGV[10] -- the address a password login used ('' = none): must be the record's
 local firstField = 11 -- ARGV[11..]: session fields, field, value, ...
 
-local user = redis.call('HMGET', userKey, 'email', 'ev', 'totp')
+local user = redis.call('HMGET', userKey, 'email', 'ev', 'totp', 'pkn')
 local email = user[1]
 if not email or (loginEmail ~= '' and loginEmail ~= email) then return {'no_user'} end
 if requireVerified == '1' and user[2] ~= '1' then return {'unverified'} end
 if secondFactor == 'ask' and user[3] then
   redis.call('HSET', challengeKey, 'd', challengeLogin, 'n', 0, 'exp', challengeExpiresAt)
   redis.call('PEXPIREAT', challengeKey, challengeExpiresAt)
-  return {'mfa'}
+  return {'mfa', user[4] or '0'}
 end
 -- A retry of this very call (its reply was lost): the session is there, nothing more to do.
 if redis.call('ZSCORE', indexKey, sessionId) then return {'created', email} end

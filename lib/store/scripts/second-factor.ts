@@ -7,7 +7,8 @@
  * its 30 s or across concurrent requests: exactly one of two requests with one code succeeds);
  * a recovery code is removed as it is used (single use); a challenge dies after `maxWrong`
  * wrong codes, or when it expires. A wrong code (`kind` 'wrong': the caller found no step it
- * matches) only counts.
+ * matches, or a passkey that did not verify) only counts. A passkey the caller verified
+ * (`kind` 'passkey') answers a challenge like a code.
  *
  * Wrong codes also count per user (`limit` per `window` ms, a fixed window) in the same step;
  * beyond them every code, right or wrong, answers `limited` until the window ends.
@@ -18,7 +19,7 @@
 export const SECOND_FACTOR = `#!lua flags=allow-key-locking
 local userKey, targetKey = KEYS[1], KEYS[2]
 local mode = ARGV[1] -- 'challenge' | 'session'
-local kind = ARGV[2] -- 'totp' | 'recovery' | 'wrong'
+local kind = ARGV[2] -- 'totp' | 'recovery' | 'passkey' (verified by the caller; challenge mode) | 'wrong'
 local value = ARGV[3] -- the TOTP step, or the recovery code's hash
 local now = tonumber(ARGV[4])
 local maxWrong = tonumber(ARGV[5])
@@ -67,10 +68,12 @@ elseif kind == 'recovery' then
     redis.call('HSET', userKey, 'rc', table.concat(kept, ' '))
     accepted = true
   end
+elseif kind == 'passkey' and mode == 'challenge' then
+  accepted = true
 end
 if not accepted then return wrong() end
 
-local method = kind == 'totp' and 'otp' or 'mfa'
+local method = (kind == 'totp' and 'otp') or (kind == 'passkey' and 'hwk') or 'mfa'
 if mode == 'challenge' then
   redis.call('DEL', targetKey)
   return {'ok', target[1], method}

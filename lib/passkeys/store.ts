@@ -1,0 +1,82 @@
+import type { Deps } from '../deps';
+import { guardStore, runScript } from '../store/redis';
+import { PASSKEY_SETTINGS } from '../store/scripts/passkeys';
+
+/** Passkeys one user may hold (SPEC). */
+export const MAX_PASSKEYS = 10;
+
+/** One registered credential as the `passkeys` hash keeps it (JSON per credential id). */
+export interface StoredPasskey {
+  id: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0: the authenticator keeps none). */
+  counter: number;
+  transports: string[];
+  name: string;
+  /** ms since the epoch. */
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** `singleDevice` or `multiDevice` (synced), and whether it is backed up. */
+  deviceType: string;
+  backedUp: boolean;
+}
+
+/** A passkey as the API shows it (SPEC): never the key. */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export function passkeyView(passkey: StoredPasskey): PasskeyView {
+  return {
+    id: passkey.id,
+    name: passkey.name,
+    createdAt: new Date(passkey.createdAt).toISOString(),
+    lastUsedAt: passkey.lastUsedAt === null ? null : new Date(passkey.lastUsedAt).toISOString(),
+  };
+}
+
+/** The user's passkeys, oldest first. One request (on `redis`, so it can share a pipeline). */
+export async function readPasskeys(deps: Deps, userId: string, redis = deps.redis): Promise<StoredPasskey[]> {
+  // The raw client answers HGETALL as Redis does: field, value, field, value, ...
+  const reply: unknown = await guardStore(() => redis.hgetall(deps.keys.passkeys(userId)));
+  const values = Array.isArray(reply) ? reply.filter((_, index) => index % 2 === 1) : Object.values(reply ?? {});
+  return values
+    .map((value) => JSON.parse(String(value)) as StoredPasskey)
+    .sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** One passkey of the user, or null. One request. */
+export async function readPasskey(deps: Deps, userId: string, credentialId: string): Promise<StoredPasskey | null> {
+  const value: unknown = await guardStore(() => deps.redis.hget(deps.keys.passkeys(userId), credentialId));
+  return typeof value === 'string' ? (JSON.parse(value) as StoredPasskey) : null;
+}
+
+export type PasskeyChange = 'ok' | 'no_user' | 'exists' | 'full' | 'not_found';
+
+export async function addPasskey(deps: Deps, userId: string, passkey: StoredPasskey): Promise<PasskeyChange> {
+  const [outcome] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['add', passkey.id, JSON.stringify(passkey), MAX_PASSKEYS, 0, 0]);
+  return outcome as PasskeyChange;
+}
+
+export async function removePasskey(deps: Deps, userId: string, credentialId: string): Promise<PasskeyChange> {
+  const [outcome] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['remove', credentialId, '', 0, 0, 0]);
+  return outcome as PasskeyChange;
+}
+
+/**
+ * Records a verified use: the counter must move forward (compare-and-set in the script).
+ * `counter` answers the stored counter a regressed one fell behind.
+ */
+export async function recordPasskeyUse(deps: Deps, userId: string, credentialId: string, counter: number): Promise<{ outcome: 'ok' | 'not_found' | 'no_user' } | { outcome: 'counter'; stored: number }> {
+  const [outcome, stored] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['use', credentialId, '', 0, counter, deps.clock.now()]);
+  if (outcome === 'counter') return { outcome, stored: Number(stored) };
+  return { outcome: outcome as 'ok' | 'not_found' | 'no_user' };
+}
+
+function keysOf(deps: Deps, userId: string): string[] {
+  return [deps.keys.user(userId), deps.keys.passkeys(userId)];
+}
