@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { inbox, tokenIn } from '../support/inbox';
+import { softAuthenticator } from '../support/authenticator';
 import { totpCode } from '../support/totp';
 
 /**
@@ -513,5 +514,65 @@ describe('openapi.yaml matches the running stack', () => {
     expect((await call('DELETE', '/auth/mfa/totp', '/auth/mfa/totp', { token: stepped.json.accessToken, body: { code: totpCode(secret, now() + 1) } })).status).toBe(204);
     expect((await call('POST', '/auth/mfa/recovery-codes', '/auth/mfa/recovery-codes', { token: stepped.json.accessToken })).status).toBe(400);
     expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'BodyTokenResponse' })).status).toBe(200);
+  });
+
+  it('describes passkeys: register, list, sign in (discoverable and by email), the MFA challenge, delete (a software authenticator)', async () => {
+    const address = `openapi-passkey-${stamp}@example.com`;
+    const secretPassword = 'passkey password 1';
+    // The stack's relying party is localhost, its origins the API's own (dev/stack.ts).
+    const authenticator = softAuthenticator({ origin: new URL(api).origin.replace('127.0.0.1', 'localhost') });
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: address, password: secretPassword } })).status).toBe(201);
+    const session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'BodyTokenResponse' });
+    const token = session.json.accessToken as string;
+
+    expect((await call('POST', '/auth/passkeys/register/options', '/auth/passkeys/register/options', {})).status).toBe(401);
+    const creation = await call('POST', '/auth/passkeys/register/options', '/auth/passkeys/register/options', { token });
+    expect(creation.status).toBe(200);
+    expect((await call('POST', '/auth/passkeys/register', '/auth/passkeys/register', { token, body: { name: 42, response: {} }, bodyValid: false })).status).toBe(400);
+    const registered = await call('POST', '/auth/passkeys/register', '/auth/passkeys/register', { token, body: { response: authenticator.create(creation.json as never), name: 'Test key' } });
+    expect(registered.status).toBe(201);
+    expect((await call('POST', '/auth/passkeys/register', '/auth/passkeys/register', { token, body: { response: authenticator.create(creation.json as never) } })).status).toBe(401); // used
+    const passkeyId = registered.json.passkey.id as string;
+    expect((await call('GET', '/auth/passkeys', '/auth/passkeys', { token })).json.passkeys).toEqual([registered.json.passkey]);
+    expect((await call('GET', '/auth/me', '/auth/me', { token })).json.user.passkeys).toBe(1);
+
+    const discoverable = await call('POST', '/auth/passkeys/login/options', '/auth/passkeys/login/options', { body: {} });
+    expect(discoverable.status).toBe(200);
+    const signedIn = await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', {
+      body: { challengeId: discoverable.json.challengeId, response: authenticator.get(discoverable.json as never), device: { name: 'openapi' } },
+      variant: 'BodyTokenResponse',
+    });
+    expect(signedIn.status).toBe(200);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: signedIn.json.accessToken })).json.session).toMatchObject({ aal: 2, amr: ['hwk', 'user'] });
+    expect((await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', { body: { challengeId: discoverable.json.challengeId, response: authenticator.get(discoverable.json as never) } })).status).toBe(401);
+    expect((await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', { body: { challengeId: 'x' }, bodyValid: false })).status).toBe(400);
+    const hinted = await call('POST', '/auth/passkeys/login/options', '/auth/passkeys/login/options', { body: { email: address } });
+    const cookieLogin = await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', {
+      body: { challengeId: hinted.json.challengeId, response: authenticator.get(hinted.json as never), transport: 'cookie' },
+      variant: 'CookieTokenResponse',
+    });
+    expect(cookieLogin.status).toBe(200);
+
+    // With TOTP on, a password login's challenge offers the passkey.
+    const enrolled = await call('POST', '/auth/mfa/totp/enroll', '/auth/mfa/totp/enroll', { token });
+    const now = () => Math.floor(Date.now() / 30_000);
+    expect((await call('POST', '/auth/mfa/totp/confirm', '/auth/mfa/totp/confirm', { token, body: { code: totpCode(enrolled.json.secret, now()) } })).status).toBe(200);
+    const challenge = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'MfaChallenge' });
+    expect(challenge.json.methods).toEqual(['totp', 'recovery_code', 'passkey']);
+    expect((await call('POST', '/auth/mfa/passkey/options', '/auth/mfa/passkey/options', { body: { mfaToken: 'nope' } })).status).toBe(401);
+    const mfaOptions = await call('POST', '/auth/mfa/passkey/options', '/auth/mfa/passkey/options', { body: { mfaToken: challenge.json.mfaToken } });
+    expect(mfaOptions.status).toBe(200);
+    const verified = await call('POST', '/auth/mfa/verify', '/auth/mfa/verify', {
+      body: { mfaToken: challenge.json.mfaToken, passkey: { challengeId: mfaOptions.json.challengeId, response: authenticator.get(mfaOptions.json as never) } },
+      variant: 'BodyTokenResponse',
+    });
+    expect(verified.status).toBe(200);
+    expect((await call('GET', '/auth/me', '/auth/me', { token: verified.json.accessToken })).json.session).toMatchObject({ aal: 2, amr: ['pwd', 'hwk'] });
+
+    // Removal needs sudo mode: the passkey session is aal 2 and fresh.
+    expect((await call('DELETE', '/auth/passkeys/{id}', '/auth/passkeys/nope', { token: verified.json.accessToken })).status).toBe(404);
+    expect((await call('DELETE', '/auth/passkeys/{id}', `/auth/passkeys/${passkeyId}`, { token: verified.json.accessToken })).status).toBe(204);
+    const after = await call('POST', '/auth/passkeys/login/options', '/auth/passkeys/login/options', { body: {} });
+    expect((await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', { body: { challengeId: after.json.challengeId, response: authenticator.get(after.json as never) } })).status).toBe(401);
   });
 });
