@@ -123,6 +123,9 @@ async function eventFor(name: string, deps: Deps, fixture: Fixture): Promise<{ e
     }
     case 'example-protected':
       return { event: httpEvent('GET', '/example/whoami', { principal: await principal() }), expect: 'status=200' };
+    case 'passkeys':
+      // The first step of a passkey sign-in: @simplewebauthn/server loaded and used.
+      return { event: httpEvent('POST', '/auth/passkeys/login/options', { body: {} }), expect: 'status=200' };
     case 'preflight':
       return { event: httpEvent('OPTIONS', '/auth/login'), expect: 'status=204' };
     default:

@@ -181,8 +181,14 @@ function evaluateTargets(results: Results): Results['targets'] {
   // nodemailer is most of the three functions that mail (~260 KB minified); the others stay small.
   const MAIL_FUNCTIONS = new Set(['register', 'email', 'password']);
   const bySize = (entries: [string, { bytes: number; kib: number }][]) => entries.sort((a, b) => b[1].bytes - a[1].bytes)[0];
-  const largest = bySize(Object.entries(results.bundles).filter(([name]) => !MAIL_FUNCTIONS.has(name)));
-  if (largest) add('bundle ≤ 400 KB per function that sends no mail', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
+  // Functions that verify WebAuthn ceremonies carry @simplewebauthn/server, whose attestation
+  // and certificate code (@peculiar/x509, asn1js) is ~400 KB on its own, however little of it is
+  // imported (docs/performance.md); mfa loads it lazily, at the first passkey answer.
+  const WEBAUTHN_FUNCTIONS = new Set(['passkeys', 'mfa']);
+  const largestWebAuthn = bySize(Object.entries(results.bundles).filter(([name]) => WEBAUTHN_FUNCTIONS.has(name)));
+  if (largestWebAuthn) add('bundle ≤ 800 KB per function that verifies passkeys (@simplewebauthn/server)', `max ${largestWebAuthn[1].kib} KiB (${largestWebAuthn[0]})`, largestWebAuthn[1].bytes <= 800 * 1000);
+  const largest = bySize(Object.entries(results.bundles).filter(([name]) => !MAIL_FUNCTIONS.has(name) && !WEBAUTHN_FUNCTIONS.has(name)));
+  if (largest) add('bundle ≤ 400 KB per other function that sends no mail', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
   const largestMail = bySize(Object.entries(results.bundles).filter(([name]) => MAIL_FUNCTIONS.has(name)));
   if (largestMail) add('bundle ≤ 500 KB per function that mails (nodemailer, loaded at the first send)', `max ${largestMail[1].kib} KiB (${largestMail[0]})`, largestMail[1].bytes <= 500 * 1000);
   return targets;

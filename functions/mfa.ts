@@ -1,6 +1,5 @@
 import { AuthError } from '../lib/errors';
-import { confirmTotp, disableTotp, enrollTotp, regenerateRecoveryCodes, stepUp, verifyMfa, type ChallengeFactorInput, type SecondFactorInput } from '../lib/mfa/mfa';
-import { mfaPasskeyOptions } from '../lib/passkeys/passkeys';
+import { confirmTotp, disableTotp, enrollTotp, loadPasskeys, regenerateRecoveryCodes, stepUp, verifyMfa, type ChallengeFactorInput, type SecondFactorInput } from '../lib/mfa/mfa';
 import { httpHandler, json, principalOf, requireObject, requireString, routeOf, tokenResponse } from './http';
 
 /** `{code}` or `{recoveryCode}` (exactly one), as a second factor. */
@@ -48,7 +47,7 @@ export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: 
       return tokenResponse(tokens, login.transport === 'cookie' ? 'cookie' : 'body');
     }
     case 'POST /auth/mfa/passkey/options':
-      return json(200, await mfaPasskeyOptions(deps, { mfaToken: requireString(requireObject(body), 'mfaToken') }));
+      return json(200, await (await loadPasskeys()).mfaPasskeyOptions(deps, { mfaToken: requireString(requireObject(body), 'mfaToken') }));
     case 'POST /auth/mfa/step-up': {
       const { tokens, transport } = await stepUp(deps, principalOf(event), secondFactor(body), context);
       return tokenResponse(tokens, transport);

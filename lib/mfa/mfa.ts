@@ -8,10 +8,16 @@ import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';
 import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
 import { findUserById } from '../users/users';
-import { checkPasskeyFactor } from '../passkeys/passkeys';
 import { parseMfaToken, type PendingLogin } from './challenge';
 import { requireSudo } from './sudo';
 import { hashRecoveryCode, newRecoveryCodes, newTotpSecret, openTotpSecret, sealTotpSecret, totpEnrollment, totpStep } from './totp';
+
+/**
+ * The passkey module, loaded the first time a passkey answers a challenge: @simplewebauthn/server
+ * (~400 KB with its certificate code) is then evaluated only by the containers that need it,
+ * not at every cold start of the MFA function.
+ */
+export const loadPasskeys = () => import('../passkeys/passkeys');
 
 /** Wrong codes one MFA challenge survives. */
 const MAX_WRONG_CODES = 5;
@@ -76,7 +82,7 @@ export async function verifyMfa(deps: Deps, input: { mfaToken: string } & Challe
   if (!parsed) throw new AuthError('invalid_token');
   const { userId, key } = parsed;
   const judged: JudgedFactor = 'passkey' in factor
-    ? { kind: (await checkPasskeyFactor(deps, parsed, factor.passkey, context)) ? 'passkey' : 'wrong', value: '' }
+    ? { kind: (await (await loadPasskeys()).checkPasskeyFactor(deps, parsed, factor.passkey, context)) ? 'passkey' : 'wrong', value: '' }
     : await judgeCode(deps, userId, factor);
   const [loginJson, method] = await acceptSecondFactor(deps, userId, key, 'challenge', judged, context);
   const login = JSON.parse(loginJson!) as PendingLogin;
