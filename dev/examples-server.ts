@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 
+/** `@simplewebauthn/browser` as one file (global `SimpleWebAuthnBrowser`), for the example app's passkey calls. */
+const WEBAUTHN_BROWSER_BUNDLE = path.resolve(require.resolve('@simplewebauthn/browser'), '../../dist/bundle/index.umd.min.js');
+
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
@@ -17,8 +20,10 @@ export async function startExamplesServer(options: { port: number; apiUrl: strin
       response.end(`window.AUTH_API_URL = ${JSON.stringify(options.apiUrl)};\n`);
       return;
     }
-    const file = path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
-    if (!file.startsWith(root + path.sep) || request.method !== 'GET') {
+    // The passkey calls' browser library, from node_modules (its self-contained UMD bundle).
+    const vendor = pathname === '/vendor/simplewebauthn-browser.js';
+    const file = vendor ? WEBAUTHN_BROWSER_BUNDLE : path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
+    if ((!vendor && !file.startsWith(root + path.sep)) || request.method !== 'GET') {
       response.writeHead(404).end();
       return;
     }

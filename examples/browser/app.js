@@ -85,7 +85,7 @@ let pendingMfa = null;
  * then asks for a code and calls {@link verifyMfa}.
  */
 async function login(email, password) {
-  const result = await api('/auth/login', { method: 'POST', auth: false, body: { email, password, transport: 'cookie', device: { name: navigator.userAgent.includes('Headless') ? 'headless browser' : 'browser' } } });
+  const result = await api('/auth/login', { method: 'POST', auth: false, body: { email, password, transport: 'cookie', device: { name: deviceName() } } });
   if (result.status !== 200) throw new Error(result.body?.error ?? `login failed (${result.status})`);
   if (result.body.mfaRequired) {
     pendingMfa = result.body.mfaToken;
@@ -115,6 +115,56 @@ async function confirmTotp(code) {
   const result = await api('/auth/mfa/totp/confirm', { method: 'POST', body: { code } });
   if (result.status !== 200) throw new Error(result.body?.error ?? `confirm failed (${result.status})`);
   return result.body.recoveryCodes;
+}
+
+// ---- passkeys (WebAuthn, with @simplewebauthn/browser, loaded on first use) ----
+const deviceName = () => (navigator.userAgent.includes('Headless') ? 'headless browser' : 'browser');
+
+async function webauthn() {
+  if (!window.SimpleWebAuthnBrowser) {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/vendor/simplewebauthn-browser.js';
+      script.onload = resolve;
+      script.onerror = () => reject(new Error('could not load @simplewebauthn/browser'));
+      document.head.append(script);
+    });
+  }
+  return window.SimpleWebAuthnBrowser;
+}
+
+/** Registers a passkey of this device for the signed-in user (the browser asks the user to verify). */
+async function addPasskey(name) {
+  const options = await api('/auth/passkeys/register/options', { method: 'POST' });
+  if (options.status !== 200) throw new Error(options.body?.error ?? `passkey options failed (${options.status})`);
+  const { startRegistration } = await webauthn();
+  const response = await startRegistration({ optionsJSON: options.body });
+  const result = await api('/auth/passkeys/register', { method: 'POST', body: { response, name } });
+  if (result.status !== 201) throw new Error(result.body?.error ?? `passkey registration failed (${result.status})`);
+  return result.body.passkey;
+}
+
+/** Signs in with a discoverable passkey: no email, no password; the session is aal 2. */
+async function passkeyLogin() {
+  const options = await api('/auth/passkeys/login/options', { method: 'POST', auth: false, body: {} });
+  if (options.status !== 200) throw new Error(options.body?.error ?? `passkey options failed (${options.status})`);
+  const { startAuthentication } = await webauthn();
+  const response = await startAuthentication({ optionsJSON: options.body });
+  const result = await api('/auth/passkeys/login', { method: 'POST', auth: false, body: { challengeId: options.body.challengeId, response, transport: 'cookie', device: { name: deviceName() } } });
+  if (result.status !== 200) throw new Error(result.body?.error ?? `passkey sign-in failed (${result.status})`);
+  accept(result.body);
+  return result.body;
+}
+
+async function passkeys() {
+  const result = await api('/auth/passkeys');
+  if (result.status !== 200) throw new Error(`passkeys failed (${result.status})`);
+  return result.body.passkeys;
+}
+
+async function deletePasskey(id) {
+  const result = await api(`/auth/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  if (result.status !== 204) throw new Error(result.body?.error ?? `passkey removal failed (${result.status})`);
 }
 
 async function register(email, password) {
@@ -235,6 +285,24 @@ async function render() {
     return row;
   });
   $('sessions').replaceChildren(...rows);
+  const keys = (await passkeys()).map((passkey) => {
+    const item = document.createElement('li');
+    item.textContent = `${passkey.name} (added ${passkey.createdAt}, last used ${passkey.lastUsedAt ?? 'never'}) `;
+    const button = document.createElement('button');
+    button.textContent = 'Remove';
+    button.dataset.passkeyDelete = passkey.id;
+    button.onclick = async () => {
+      try {
+        await deletePasskey(passkey.id);
+        await render();
+      } catch (error) {
+        $('notice').textContent = error.message;
+      }
+    };
+    item.append(button);
+    return item;
+  });
+  $('passkey-list').replaceChildren(...keys);
   show(true);
 }
 
@@ -291,6 +359,24 @@ $('mfa-confirm-form').addEventListener('submit', async (event) => {
     $('notice').textContent = error.message;
   }
 });
+$('passkey-login').onclick = async () => {
+  $('login-error').textContent = '';
+  try {
+    await passkeyLogin();
+    await render();
+  } catch (error) {
+    $('login-error').textContent = error.message;
+  }
+};
+$('add-passkey').onclick = async () => {
+  try {
+    await addPasskey('This browser');
+    $('notice').textContent = 'Passkey added: you can sign in with it.';
+    await render();
+  } catch (error) {
+    $('notice').textContent = error.message;
+  }
+};
 $('register').onclick = async () => {
   $('login-error').textContent = '';
   try {
@@ -345,7 +431,7 @@ async function logoutClicked(everywhere) {
 $('logout').onclick = () => logoutClicked(false);
 $('logout-all').onclick = () => logoutClicked(true);
 
-window.auth = { login, verifyMfa, enrollTotp, confirmTotp, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
+window.auth = { login, verifyMfa, addPasskey, passkeyLogin, passkeys, deletePasskey, enrollTotp, confirmTotp, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
 
 // A mailed link lands here as #reset=<token> or #verify=<token> (EMAIL_VERIFY_URL, PASSWORD_RESET_URL).
 let pendingReset = null;
