@@ -21,7 +21,7 @@ import type { Principal } from '../principal';
 import { openSession, sanitizeDeviceName } from '../sessions/sessions';
 import { guardStore } from '../store/redis';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
-import { findCredentials, findUserById, normalizeEmail } from '../users/users';
+import { findCredentials, normalizeEmail, readUser } from '../users/users';
 import { CHALLENGE_TTL_MS, newChallenge, storeChallenge, takeChallenge, type PendingCeremony } from './challenges';
 import { addPasskey, MAX_PASSKEYS, passkeyView, readPasskey, readPasskeys, recordPasskeyUse, removePasskey, type PasskeyView, type StoredPasskey } from './store';
 
@@ -65,7 +65,7 @@ function challengeOf(response: { response: Record<string, unknown> }): string | 
 export async function passkeyRegistrationOptions(deps: Deps, principal: Principal): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const rp = relyingParty(deps);
   await requireSudo(deps, principal);
-  const [user, passkeys] = await Promise.all([findUserById(deps, principal.userId), readPasskeys(deps, principal.userId)]);
+  const [user, passkeys] = await Promise.all([readUser(deps.pipelinedRedis, deps.keys, principal.userId), readPasskeys(deps, principal.userId, deps.pipelinedRedis)]);
   if (!user) throw new AuthError('invalid_token');
   if (passkeys.length >= MAX_PASSKEYS) throw new AuthError('invalid_request', `An account holds at most ${MAX_PASSKEYS} passkeys: remove one first.`);
   const challenge = newChallenge();

@@ -19,6 +19,8 @@ import {
 } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
+import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../lib/passkeys/passkeys';
+import { softAuthenticator } from '../support/authenticator';
 import { stepAt, totpCode } from '../support/totp';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
 import {
@@ -189,6 +191,38 @@ describe('Redis requests per operation (warm)', () => {
     // challenge, in one atomic step); 3: the session's creation.
     const code = await stats.around(() => verifyMfa(deps, { mfaToken: challenge!.mfaToken, code: totpCode(secret, stepAt(Date.now())) }, testContext(ip)));
     expect(code.requests).toEqual({ '/': 3 });
+  });
+
+  it('passkeys: registration 3 + 3, sign-in options 2 (3 with an email), sign-in 4', async () => {
+    const { tokens, email } = await registerAndLogin(deps, { ip: '198.51.100.89' });
+    const principal = { userId: tokens.user.id, sessionId: tokens.sessionId };
+    const authenticator = softAuthenticator({ origin: 'https://app.example.test' });
+    // Warm-up: the passkey script loaded.
+    await registerPasskey(deps, principal, { response: authenticator.create(await passkeyRegistrationOptions(deps, principal)) }, testContext());
+    const warm = await passkeyLoginOptions(deps, {}, testContext());
+    await passkeyLogin(deps, { challengeId: warm.challengeId, response: authenticator.get(warm) }, testContext());
+
+    let creation: Awaited<ReturnType<typeof passkeyRegistrationOptions>> | undefined;
+    // 1: sudo mode's check (pipelined); 2: the user and its passkeys (pipelined); 3: the challenge.
+    const options = await stats.around(async () => {
+      creation = await passkeyRegistrationOptions(deps, principal);
+    });
+    expect(httpRequests(options)).toBe(3);
+    // 1: sudo mode's check; 2: the challenge's take; 3: the credential stored (script).
+    const added = await stats.around(() => registerPasskey(deps, principal, { response: authenticator.create(creation!) }, testContext()));
+    expect(httpRequests(added)).toBe(3);
+
+    let request: Awaited<ReturnType<typeof passkeyLoginOptions>> | undefined;
+    const discoverable = await stats.around(async () => {
+      request = await passkeyLoginOptions(deps, {}, testContext());
+    });
+    expect(httpRequests(discoverable)).toBe(2);
+    const hinted = await stats.around(() => passkeyLoginOptions(deps, { email }, testContext()));
+    expect(httpRequests(hinted)).toBe(3);
+    // 1: the limit and the challenge's take (pipelined); 2: the credential; 3: the counter
+    // (script); 4: the session (script).
+    const signIn = await stats.around(() => passkeyLogin(deps, { challengeId: request!.challengeId, response: authenticator.get(request!) }, testContext()));
+    expect(signIn.requests).toEqual({ '/pipeline': 1, '/': 3 });
   });
 
   it('only login and me pipeline: the other flows send one command per request', async () => {
