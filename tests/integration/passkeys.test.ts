@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { authorize, login, refresh, register, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { deleteAccount } from '../../lib/account/account-deletion';
+import { parseMfaToken } from '../../lib/mfa/challenge';
 import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
 import { deletePasskey, listPasskeys, mfaPasskeyOptions, passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../lib/passkeys/passkeys';
 import { softAuthenticator } from '../support/authenticator';
@@ -308,7 +309,6 @@ describe('passkeys with TOTP on', () => {
     const forged = authenticator.get(options);
     forged.response.signature = Buffer.from(forged.response.signature, 'base64url').reverse().toString('base64url');
     await expectAuthError(verifyMfa(deps, { mfaToken: answer.mfaToken, passkey: { challengeId: options.challengeId, response: forged } }, testContext()), 'invalid_code');
-    const challengeKey = [...(await deps.redis.keys(`${deps.config.redisKeyPrefix}*mfa:*`))][0]!;
-    expect(flatToRecord(await deps.redis.hgetall(challengeKey))).toMatchObject({ n: '1' });
+    expect(flatToRecord(await deps.redis.hgetall(parseMfaToken(deps, answer.mfaToken)!.key))).toMatchObject({ n: '1' });
   });
 });
