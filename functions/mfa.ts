@@ -1,3 +1,4 @@
+import { createMailer } from '../lib/mail/mailer';
 import { AuthError } from '../lib/errors';
 import { confirmTotp, disableTotp, enrollTotp, regenerateRecoveryCodes, stepUp, verifyMfa, type SecondFactorInput } from '../lib/mfa/mfa';
 import { httpHandler, json, principalOf, requireObject, requireString, routeOf, tokenResponse } from './http';
@@ -20,7 +21,7 @@ function secondFactor(body: unknown): SecondFactorInput {
  * - POST /auth/mfa/verify `{mfaToken, code|recoveryCode}` → 200 token response, aal 2;
  * - POST /auth/mfa/step-up `{code|recoveryCode}` (authorizer) → 200 token response, aal 2.
  */
-export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true } }, async ({ event, body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, mail: true }, createMailer }, async ({ event, body, deps, context }) => {
   switch (routeOf(event)) {
     case 'POST /auth/mfa/totp/enroll':
       return json(200, await enrollTotp(deps, principalOf(event)));

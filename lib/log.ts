@@ -24,7 +24,8 @@ export type AuthEventName =
   | 'mail_failed'
   | 'mfa_enabled'
   | 'mfa_disabled'
-  | 'recovery_codes_regenerated';
+  | 'recovery_codes_regenerated'
+  | 'admin_action';
 
 /** Who asked: taken from the API Gateway request context by the handler, never from headers. */
 export interface RequestContext {
@@ -39,6 +40,9 @@ export interface AuthEvent {
   userId?: string;
   sessionId?: string;
   reason?: string;
+  /** Admin Lambda: who asked (the payload's `actor`), and what. */
+  actor?: string;
+  action?: string;
 }
 
 /**
@@ -62,6 +66,7 @@ export function createAuthLogger(logger: Logger = new Logger({ serviceName: 'aut
         sourceIp: context.ip,
         requestId: context.requestId,
         ...(event.reason ? { reason: event.reason } : {}),
+        ...(event.actor ? { actor: event.actor, action: event.action } : {}),
       });
     },
     error(message, error, context) {

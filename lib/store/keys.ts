@@ -39,6 +39,11 @@ export interface RedisKeys {
   /** Hash of one MFA challenge (a login that passed its password), by the hash of its token's secret. TTL 300 s. */
   mfaChallenge(userId: string, secretHash: string): string;
   /**
+   * List of the user's security events (lib/security/events.ts), JSON each, newest first,
+   * capped at 100 entries; its TTL is renewed by every write, so it expires with an idle account.
+   */
+  securityEvents(userId: string): string;
+  /**
    * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
    * identifier goes in as {@link rateLimitIdentifier}.
    */
@@ -63,6 +68,7 @@ export function createKeys(prefix: string): RedisKeys {
     userSessions: (userId) => `${tagged(userId)}sessions`,
     accountToken: (userId, purpose) => `${tagged(userId)}token:${purpose}`,
     mfaChallenge: (userId, secretHash) => `${tagged(userId)}mfa:${secretHash}`,
+    securityEvents: (userId) => `${tagged(userId)}events`,
     rateLimit: (name) => `${base}rl:${name}`,
   };
 }

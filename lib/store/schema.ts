@@ -38,6 +38,12 @@ export const USER_FIELDS = {
   /** Wrong second-factor codes (RATE_LIMIT_MFA_PER_USER): the current window, and the count in it. */
   mfaWrongWindow: 'mfw',
   mfaWrongCount: 'mfc',
+  /** '1' while an administrator has disabled the account (admin Lambda): no login, no session. */
+  disabled: 'dis',
+  /** Why it was disabled (the admin's `reason`, at most 200 characters), for the admin view only. */
+  disabledReason: 'disr',
+  /** When a session was last created for the user (ms since the epoch; the admin view's `lastLoginAt`). */
+  lastLoginAt: 'll',
 } as const;
 
 /** MFA challenge hash (`mfaChallenge(userId, hash)`): one login waiting for its second factor. */

@@ -41,7 +41,7 @@ describe('serverless.yml environments (least privilege)', () => {
 
   it('covers every function', () => {
     expect(functions.map(([name]) => name).sort()).toEqual(
-      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'password', 'refresh', 'register', 'sessions'].sort(),
+      ['account', 'admin', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'password', 'refresh', 'register', 'security-events', 'sessions'].sort(),
     );
   });
 
@@ -57,9 +57,10 @@ describe('serverless.yml environments (least privilege)', () => {
     expect(needsOf('jwks')).toEqual(['publish']);
     expect(needsOf('metadata')).toEqual(['publish']);
     expect(needsOf('authorizer')).toEqual(['store', 'verify']);
-    for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account']) expect(needsOf(name), name).toEqual(['store']);
+    for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account', 'security-events', 'admin']) expect(needsOf(name), name).toEqual(['store']);
     for (const name of ['register', 'email', 'password']) expect(needsOf(name), name).toEqual(['mail', 'store']);
-    for (const name of ['login', 'refresh', 'mfa']) expect(needsOf(name), name).toEqual(['sign', 'store']);
+    // Login, refresh and MFA mail security notices (new device, reuse detected, MFA on/off).
+    for (const name of ['login', 'refresh', 'mfa']) expect(needsOf(name), name).toEqual(['mail', 'sign', 'store']);
     expect(needsOf('example-protected')).toEqual([]);
   });
 });
