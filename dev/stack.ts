@@ -99,6 +99,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MAIL_FROM: 'auth@localhost.test',
       EMAIL_VERIFY_URL: `${appOrigin}/#verify={token}`,
       PASSWORD_RESET_URL: `${appOrigin}/#reset={token}`,
+      // The example app shows the security activity (its `security-events` list).
+      SECURITY_PAGE_URL: `${appOrigin}/#security`,
       ...baseEnv,
       ...(await developmentKeys(baseEnv, persist, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,
