@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { inbox, tokenIn } from '../support/inbox';
+import { invokeAdmin } from './admin-client';
 import { totpCode } from '../support/totp';
 
 /**
@@ -513,5 +514,22 @@ describe('openapi.yaml matches the running stack', () => {
     expect((await call('DELETE', '/auth/mfa/totp', '/auth/mfa/totp', { token: stepped.json.accessToken, body: { code: totpCode(secret, now() + 1) } })).status).toBe(204);
     expect((await call('POST', '/auth/mfa/recovery-codes', '/auth/mfa/recovery-codes', { token: stepped.json.accessToken })).status).toBe(400);
     expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: secretPassword }, variant: 'BodyTokenResponse' })).status).toBe(200);
+  });
+
+  it('describes the security activity, and login of an account an administrator disabled (403 account_disabled)', async () => {
+    const address = `openapi-events-${stamp}@example.com`;
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: address, password } })).status).toBe(201);
+    const session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password, device: { name: 'OpenAPI' } }, variant: 'BodyTokenResponse' });
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: 'wrong password' } })).status).toBe(401);
+    const events = await call('GET', '/auth/security-events', '/auth/security-events', { token: session.json.accessToken });
+    expect(events.status).toBe(200);
+    expect(events.json.events.map((event: { type: string }) => event.type)).toEqual(['login_failed', 'login_ok']);
+    expect((await call('GET', '/auth/security-events', '/auth/security-events')).status).toBe(401);
+
+    expect((await invokeAdmin({ action: 'disableUser', actor: 'openapi-test', userId: session.json.user.id })).result.user.disabled).toBe(true);
+    expect((await call('GET', '/auth/security-events', '/auth/security-events', { token: session.json.accessToken })).status).toBe(403);
+    const refused = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password } });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toBe('account_disabled');
   });
 });
