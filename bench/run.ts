@@ -179,7 +179,8 @@ function evaluateTargets(results: Results): Results['targets'] {
     add(`session ≤ 2 KiB after ${footprint.refreshes} refreshes (hash + index)`, `${footprint.total} B`, footprint.total <= SESSION_BYTES_LIMIT);
   }
   // nodemailer is most of the three functions that mail (~260 KB minified); the others stay small.
-  const MAIL_FUNCTIONS = new Set(['register', 'email', 'password']);
+  // login, refresh and mfa mail security notices (lib/security/notices.ts).
+  const MAIL_FUNCTIONS = new Set(['register', 'email', 'password', 'login', 'refresh', 'mfa']);
   const bySize = (entries: [string, { bytes: number; kib: number }][]) => entries.sort((a, b) => b[1].bytes - a[1].bytes)[0];
   const largest = bySize(Object.entries(results.bundles).filter(([name]) => !MAIL_FUNCTIONS.has(name)));
   if (largest) add('bundle ≤ 400 KB per function that sends no mail', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
