@@ -6,11 +6,14 @@
 import { describe, expect, inject, it } from 'vitest';
 import { deleteUser, disableUser, enableUser, getUserByEmail, getUserById, listUserSessions, revokeUserSessions } from '../../lib/admin/admin';
 import { changePassword } from '../../lib/account/password-change';
+import { forgotPassword, resetPassword } from '../../lib/account/password-reset';
+import { confirmTotp, disableTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
 import { authorize, login, logoutAll, refresh, register, revokeMySession, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { listSecurityEvents, MAX_SECURITY_EVENTS, recordSecurityEvent, securityEventsTtlMs } from '../../lib/security/events';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
-import { inbox } from '../support/inbox';
+import { inbox, tokenIn } from '../support/inbox';
+import { stepAt, totpCode } from '../support/totp';
 import { captureLogger, expectAuthError, NO_LIMITS, PASSWORD, registerAndLogin, uniqueEmail } from './helpers';
 
 const mail = inbox(inject('mailWebUrl'));
@@ -197,6 +200,34 @@ describe('security notices', () => {
     const notice = (await mail.waitFor(email, count + 1)).at(-1)!;
     expect(notice.subject).toMatch(/stolen/i);
     expect(notice.text).toContain('198.51.100.40');
+  });
+
+  it('MFA on and off mail notices and are events; a wrong code and the second-factor login are events; a password reset mails a "password changed" notice', async () => {
+    const { deps } = await setup({ RATE_LIMIT_MFA_PER_USER: 'off', RATE_LIMIT_MAIL_PER_EMAIL: 'off', RATE_LIMIT_MAIL_PER_IP: 'off' });
+    const clock = deps.clock as ReturnType<typeof createTestClock>;
+    const { email, tokens } = await registerAndLogin(deps);
+    const principal = principalOf(tokens);
+    const count = (await mail.waitFor(email)).length;
+    const { secret } = await enrollTotp(deps, principal);
+    await confirmTotp(deps, principal, { code: totpCode(secret, stepAt(clock.now())) }, testContext());
+    expect((await mail.waitFor(email, count + 1)).at(-1)!.subject).toMatch(/two-step sign-in was turned on/i);
+
+    const challenge = (await login(deps, { email, password: PASSWORD }, testContext(), { allowMfa: true })) as MfaChallenge;
+    await expectAuthError(verifyMfa(deps, { mfaToken: challenge.mfaToken, code: '000000' }, testContext()), 'invalid_code');
+    clock.advance(60_000);
+    const verified = await verifyMfa(deps, { mfaToken: challenge.mfaToken, code: totpCode(secret, stepAt(clock.now())) }, testContext());
+    clock.advance(60_000);
+    await disableTotp(deps, principalOf(verified.tokens), { code: totpCode(secret, stepAt(clock.now())) }, testContext());
+    expect((await mail.waitFor(email, count + 2)).at(-1)!.subject).toMatch(/two-step sign-in was turned off/i);
+    expect((await listSecurityEvents(deps, tokens.user.id)).map((event) => event.type).slice(0, 4)).toEqual(['mfa_disabled', 'login_ok', 'mfa_failed', 'mfa_enabled']);
+
+    await forgotPassword(deps, { email }, testContext());
+    const link = (await mail.waitFor(email, count + 3)).at(-1)!;
+    await resetPassword(deps, { token: tokenIn(link), password: NEW_PASSWORD }, testContext());
+    const notice = (await mail.waitFor(email, count + 4)).at(-1)!;
+    expect(notice.subject).toMatch(/password was changed/i);
+    expect(notice.text).toMatch(/reset/i);
+    expect((await listSecurityEvents(deps, tokens.user.id))[0]!.type).toBe('password_reset');
   });
 
   it('SECURITY_NOTIFICATIONS=false: no notice', async () => {

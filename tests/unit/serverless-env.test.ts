@@ -76,3 +76,37 @@ describe('serverless.yml log groups', () => {
     }
   });
 });
+
+describe('the admin Lambda (serverless.yml, admin-invokers.config.js)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { permissions } = require(path.join(ROOT, 'admin-invokers.config.js')) as { permissions: () => Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const withArns = (value: string | undefined) => {
+    const saved = process.env.ADMIN_INVOKER_ARNS;
+    if (value === undefined) delete process.env.ADMIN_INVOKER_ARNS;
+    else process.env.ADMIN_INVOKER_ARNS = value;
+    try {
+      return permissions();
+    } finally {
+      if (saved === undefined) delete process.env.ADMIN_INVOKER_ARNS;
+      else process.env.ADMIN_INVOKER_ARNS = saved;
+    }
+  };
+
+  it('has no HTTP route and its Redis slice only', () => {
+    const admin = (template.functions as Record<string, { events?: unknown[] }>).admin!;
+    expect(admin.events ?? []).toEqual([]);
+  });
+
+  it('grants lambda:InvokeFunction to exactly the ADMIN_INVOKER_ARNS principals, and to nobody when unset', () => {
+    expect(withArns(undefined)).toEqual({});
+    const granted = withArns(' arn:aws:iam::123456789012:role/support-tools , 210987654321 ');
+    expect(Object.values(granted)).toEqual([
+      { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': ['AdminLambdaFunction', 'Arn'] }, Principal: 'arn:aws:iam::123456789012:role/support-tools' } },
+      { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': ['AdminLambdaFunction', 'Arn'] }, Principal: '210987654321' } },
+    ]);
+  });
+
+  it.each(['*', 'arn:aws:iam::*:role/x', 'lambda.amazonaws.com'])('refuses %s (a wildcard or a service would open it to too many)', (value) => {
+    expect(() => withArns(value)).toThrow(/ADMIN_INVOKER_ARNS/);
+  });
+});
