@@ -258,7 +258,7 @@ function renderTable(results: Results): string {
     ['per session', ...storage.perSession.map((f) => `${f.total} B`)],
   ]);
   lines.push(
-    `Refreshes ${storage.refreshIntervalMinutes} simulated minutes apart (3,000 = 31 days). Per user, besides sessions: record ${storage.perUser.recordBytes} B + email index ${storage.perUser.emailIndexBytes} B = ${storage.perUser.total} B. Before the v2 store a session grew by ~94 B per refresh (64 KB after a week of 15-minute refreshes).`,
+    `Refreshes ${storage.refreshIntervalMinutes} simulated minutes apart (3,000 = 31 days). Per user, besides sessions: record ${storage.perUser.recordBytes} B + email index ${storage.perUser.emailIndexBytes} B = ${storage.perUser.total} B; security events ${storage.perUser.securityEvents.one} B with one event, ${storage.perUser.securityEvents.full} B at the cap of 100 (browser user agents). Before the v2 store a session grew by ~94 B per refresh (64 KB after a week of 15-minute refreshes).`,
     '',
   );
   table([`lib/ through the gateway, c=${throughput.single.concurrency} (median of ${THROUGHPUT_PLAN.runs})`, 'single redis-server', 'Redis Cluster (3 masters)'], [
