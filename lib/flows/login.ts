@@ -5,7 +5,7 @@ import { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge } from '../mfa/c
 import type { Attempt } from '../rate-limit';
 import { recordSecurityEvent } from '../security/events';
 import { sendSecurityNotice } from '../security/notices';
-import { openSession } from '../sessions/sessions';
+import { openSession, sanitizeDeviceName } from '../sessions/sessions';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 import { normalizePassword } from '../users/passwords';
 import { checkPassword, deviceTags, findCredentials, normalizeEmail, rememberDevice, upgradePasswordHash } from '../users/users';
@@ -62,7 +62,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     // in the same pipeline as the failure counters: still one request.
     await Promise.all([
       deps.rateLimiter.record(failures),
-      credentials ? recordSecurityEvent(deps, credentials.id, 'login_failed', context, { deviceName: input.deviceName ?? '' }, { redis: deps.pipelinedRedis }) : undefined,
+      credentials ? recordSecurityEvent(deps, credentials.id, 'login_failed', context, { deviceName: sanitizeDeviceName(input.deviceName ?? '') }, { redis: deps.pipelinedRedis }) : undefined,
     ]);
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');
@@ -86,7 +86,7 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
   // known ones: a notice (not for the account's very first sign-in). Before the second factor,
   // so a stolen password alone is reported too.
   if (!known && credentials.knownDevices.length > 0) {
-    await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sessionDevice.name, userId: user.id });
+    await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sanitizeDeviceName(sessionDevice.name), userId: user.id });
   }
   if ('mfaRequired' in session) {
     deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, reason: 'mfa_required' });

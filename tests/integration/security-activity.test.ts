@@ -34,7 +34,7 @@ describe('security events', () => {
   it('records logins (ok and failed), reuse, revocations and a password change, newest first, with time, IP, user agent and device; no secret in them', async () => {
     const { deps } = await setup();
     const { email, tokens } = await registerAndLogin(deps, { deviceName: 'Laptop' });
-    await expectAuthError(login(deps, { email, password: 'wrong password' }, testContext('198.51.100.1')), 'invalid_credentials');
+    await expectAuthError(login(deps, { email, password: 'wrong password', deviceName: 'Evil\u202e\u0000PC' }, testContext('198.51.100.1')), 'invalid_credentials');
     const second = await login(deps, { email, password: PASSWORD, deviceName: 'Phone' }, { ip: '198.51.100.2', userAgent: 'Phone UA', requestId: 'r' });
     const rotated = await refresh(deps, second.refreshToken, testContext());
     await expectAuthError(refresh(deps, second.refreshToken, testContext('198.51.100.3')), 'token_reused');
@@ -50,7 +50,7 @@ describe('security events', () => {
     const times = events.map((event) => Date.parse(event.at));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     expect(events[7]).toEqual({ type: 'login_ok', at: expect.any(String), ip: '203.0.113.7', userAgent: 'vitest', deviceName: 'Laptop', sessionId: tokens.sessionId });
-    expect(events[6]).toMatchObject({ type: 'login_failed', ip: '198.51.100.1' });
+    expect(events[6]).toMatchObject({ type: 'login_failed', ip: '198.51.100.1', deviceName: 'EvilPC' });
     expect(events[6]!.sessionId).toBeUndefined();
     expect(events[5]).toMatchObject({ type: 'login_ok', ip: '198.51.100.2', userAgent: 'Phone UA', deviceName: 'Phone', sessionId: second.sessionId });
     expect(events[4]).toMatchObject({ type: 'refresh_token_reused', ip: '198.51.100.3', sessionId: second.sessionId });
