@@ -6,6 +6,7 @@
  */
 import { authorize, login, refresh, register, type TokenResponse } from '../lib/auth';
 import { createDeps, type Clock, type Deps } from '../lib/deps';
+import { MAX_SECURITY_EVENTS, recordSecurityEvent } from '../lib/security/events';
 import { createMailer } from '../lib/mail/mailer';
 import type { AuthLogger } from '../lib/log';
 import { BENCH_PASSWORD, benchEmail, median, percentile, round } from './support';
@@ -21,7 +22,7 @@ export interface SessionFootprint {
 
 export interface StorageFigures {
   perSession: SessionFootprint[];
-  perUser: { recordBytes: number; emailIndexBytes: number; total: number };
+  perUser: { recordBytes: number; emailIndexBytes: number; total: number; securityEvents: { one: number; full: number } };
   /** Simulated time between two refreshes. */
   refreshIntervalMinutes: number;
 }
@@ -78,7 +79,13 @@ export async function measureFootprint(env: Record<string, string>, checkpoints 
   }
   const recordBytes = await memoryUsage(deps, deps.keys.user(user.id));
   const emailIndexBytes = await memoryUsage(deps, deps.keys.emailIndex(email));
-  return { perSession, perUser: { recordBytes, emailIndexBytes, total: recordBytes + emailIndexBytes }, refreshIntervalMinutes: 15 };
+  // The security events: one (the login above), then the full list (100, capped), each with a
+  // browser-sized user agent and a device name.
+  const one = await memoryUsage(deps, deps.keys.securityEvents(user.id));
+  const browser = { ...contextOf(), userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' };
+  for (let i = 0; i < MAX_SECURITY_EVENTS + 5; i++) await recordSecurityEvent(deps, user.id, 'login_failed', browser, { deviceName: 'MacBook Pro' });
+  const full = await memoryUsage(deps, deps.keys.securityEvents(user.id));
+  return { perSession, perUser: { recordBytes, emailIndexBytes, total: recordBytes + emailIndexBytes, securityEvents: { one, full } }, refreshIntervalMinutes: 15 };
 }
 
 /** `count` operations over `concurrency` parallel lanes; lane i runs `operation(i)`. */

@@ -104,6 +104,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WEBAUTHN_RP_ID: 'localhost',
       WEBAUTHN_RP_NAME: 'serverless-auth (local)',
       WEBAUTHN_ORIGINS: [...new Set([appOrigin, `http://localhost:${port}`])].join(','),
+      // The example app shows the security activity (its `security-events` list).
+      SECURITY_PAGE_URL: `${appOrigin}/#security`,
       ...baseEnv,
       ...(await developmentKeys(baseEnv, persist, log)),
       UPSTASH_REDIS_REST_URL: gateway.url,

@@ -1,3 +1,4 @@
+import { createMailer } from '../lib/mail/mailer';
 import { login } from '../lib/auth';
 import type { RefreshTransport } from './refresh-cookie';
 import { httpHandler, json, requireDeviceName, requireObject, requireString, requireTransport, tokenResponse } from './http';
@@ -7,7 +8,7 @@ import { httpHandler, json, requireDeviceName, requireObject, requireString, req
  * response (with the cookie transport the refresh token is only in an HttpOnly cookie), or, for
  * an account with TOTP on, 200 `{mfaRequired, mfaToken, methods, expiresIn}` and no tokens.
  */
-export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true, sign: true } }, async ({ body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'required', needs: { store: true, sign: true, mail: true }, createMailer }, async ({ body, deps, context }) => {
   const input = requireObject(body);
   const email = requireString(input, 'email');
   const password = requireString(input, 'password');

@@ -1,3 +1,4 @@
+import { createMailer } from '../lib/mail/mailer';
 import { AuthError } from '../lib/errors';
 import { confirmTotp, disableTotp, enrollTotp, loadPasskeys, regenerateRecoveryCodes, stepUp, verifyMfa, type ChallengeFactorInput, type SecondFactorInput } from '../lib/mfa/mfa';
 import { httpHandler, json, principalOf, requireObject, requireString, routeOf, tokenResponse } from './http';
@@ -29,7 +30,7 @@ function challengeFactor(input: Record<string, unknown>): ChallengeFactorInput {
  * - POST /auth/mfa/passkey/options `{mfaToken}` → 200 request options with a `challengeId`;
  * - POST /auth/mfa/step-up `{code|recoveryCode}` (authorizer) → 200 token response, aal 2.
  */
-export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, webauthn: true } }, async ({ event, body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, mail: true, webauthn: true }, createMailer }, async ({ event, body, deps, context }) => {
   switch (routeOf(event)) {
     case 'POST /auth/mfa/totp/enroll':
       return json(200, await enrollTotp(deps, principalOf(event)));

@@ -1,3 +1,4 @@
+import { createMailer } from '../lib/mail/mailer';
 import { refresh } from '../lib/auth';
 import { AuthError } from '../lib/errors';
 import { assertCookieRequestAllowed, clearRefreshCookie, CSRF_HEADER, readRefreshCookie } from './refresh-cookie';
@@ -9,7 +10,7 @@ import { ErrorWithCookies, header, httpHandler, requestCookies, requireObject, r
  * request must then pass the CSRF check (allowlisted Origin + X-Requested-With, else 403)
  * and the rotated token goes back in the cookie only.
  */
-export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true } }, async ({ event, body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, mail: true }, createMailer }, async ({ event, body, deps, context }) => {
   if (body !== undefined) {
     const refreshToken = requireString(requireObject(body), 'refreshToken');
     return tokenResponse(await refresh(deps, refreshToken, context), 'body');

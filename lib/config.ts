@@ -38,6 +38,12 @@ export interface MailConfig {
   /** Link templates with `{token}`. */
   emailVerifyUrl: string;
   passwordResetUrl: string;
+  /** SECURITY_NOTIFICATIONS (default on): security notices by mail (lib/security/notices.ts). */
+  securityNotifications: boolean;
+  /** SECURITY_PAGE_URL: the app's security page, linked from every notice ('' = no link). */
+  securityPageUrl: string;
+  /** SECURITY_NOTICE_WAIT_MS: how long a request waits for its notice to go out before it answers anyway. */
+  noticeWaitMs: number;
 }
 
 /** The WebAuthn relying party (SPEC "Passkeys"). */
@@ -220,6 +226,9 @@ function mailConfig(env: Env): MailConfig {
     timeoutMs: integer(env, 'MAIL_TIMEOUT_MS', 3000, 100, 10_000),
     emailVerifyUrl: linkTemplate(env, 'EMAIL_VERIFY_URL'),
     passwordResetUrl: linkTemplate(env, 'PASSWORD_RESET_URL'),
+    securityNotifications: boolean(env, 'SECURITY_NOTIFICATIONS', true),
+    securityPageUrl: pageUrl(env, 'SECURITY_PAGE_URL'),
+    noticeWaitMs: integer(env, 'SECURITY_NOTICE_WAIT_MS', 1000, 0, 5000),
   };
 }
 
@@ -242,6 +251,15 @@ function webAuthnConfig(env: Env): WebAuthnConfig {
     if (hostname !== rpId && !hostname.endsWith(`.${rpId}`)) throw new ConfigError(`WEBAUTHN_ORIGINS: the host of "${origin}" is not WEBAUTHN_RP_ID (${rpId}) or a subdomain of it.`);
   }
   return { rpId, rpName: env.WEBAUTHN_RP_NAME?.trim() || 'serverless-auth', origins: list };
+}
+
+/** An optional https URL (plain http only for a loopback address); '' when unset. */
+function pageUrl(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) return '';
+  const loopback = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(value);
+  if (!/^https:\/\/[^\s]+$/.test(value) && !loopback) throw new ConfigError(`${name} must be an https URL (plain http only for a loopback address), got "${value}".`);
+  return value;
 }
 
 function linkTemplate(env: Env, name: string): string {

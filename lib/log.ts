@@ -27,7 +27,8 @@ export type AuthEventName =
   | 'recovery_codes_regenerated'
   | 'passkey_added'
   | 'passkey_removed'
-  | 'passkey_counter_regressed';
+  | 'passkey_counter_regressed'
+  | 'admin_action';
 
 /** Who asked: taken from the API Gateway request context by the handler, never from headers. */
 export interface RequestContext {
@@ -42,6 +43,9 @@ export interface AuthEvent {
   userId?: string;
   sessionId?: string;
   reason?: string;
+  /** Admin Lambda: who asked (the payload's `actor`), and what. */
+  actor?: string;
+  action?: string;
 }
 
 /**
@@ -65,6 +69,7 @@ export function createAuthLogger(logger: Logger = new Logger({ serviceName: 'aut
         sourceIp: context.ip,
         requestId: context.requestId,
         ...(event.reason ? { reason: event.reason } : {}),
+        ...(event.actor ? { actor: event.actor, action: event.action } : {}),
       });
     },
     error(message, error, context) {

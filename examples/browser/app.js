@@ -210,6 +210,12 @@ async function sessions() {
   return result.body.sessions;
 }
 
+async function securityEvents() {
+  const result = await api('/auth/security-events');
+  if (result.status !== 200) throw new Error(`security events failed (${result.status})`);
+  return result.body.events;
+}
+
 async function revoke(id) {
   return (await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })).status;
 }
@@ -266,7 +272,10 @@ async function render() {
   const profile = await me();
   $('me').textContent = JSON.stringify(profile, null, 2);
   $('expires').textContent = String(Math.round((expiresAt - Date.now()) / 1000));
-  const rows = (await sessions()).map((session) => {
+  const [list, activity, keyList] = await Promise.all([sessions(), securityEvents(), passkeys()]);
+  // Logged out while these were on their way: leave the page logged out.
+  if (!accessToken) return;
+  const rows = list.map((session) => {
     const row = document.createElement('tr');
     for (const text of [session.device.name || '(unnamed)', session.createdAt, session.lastUsedAt, session.device.ip]) {
       const cell = document.createElement('td');
@@ -285,7 +294,7 @@ async function render() {
     return row;
   });
   $('sessions').replaceChildren(...rows);
-  const keys = (await passkeys()).map((passkey) => {
+  const keys = keyList.map((passkey) => {
     const item = document.createElement('li');
     item.textContent = `${passkey.name} (added ${passkey.createdAt}, last used ${passkey.lastUsedAt ?? 'never'}) `;
     const button = document.createElement('button');
@@ -303,6 +312,17 @@ async function render() {
     return item;
   });
   $('passkey-list').replaceChildren(...keys);
+  // The security activity, newest first (the notices mailed to the user link to #security).
+  const events = activity.map((event) => {
+    const row = document.createElement('tr');
+    for (const text of [event.type, event.at, event.ip, event.deviceName || event.userAgent]) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  });
+  $('security-events').replaceChildren(...events);
   show(true);
 }
 
@@ -431,7 +451,7 @@ async function logoutClicked(everywhere) {
 $('logout').onclick = () => logoutClicked(false);
 $('logout-all').onclick = () => logoutClicked(true);
 
-window.auth = { login, verifyMfa, addPasskey, passkeyLogin, passkeys, deletePasskey, enrollTotp, confirmTotp, register, refresh, me, sessions, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
+window.auth = { login, verifyMfa, addPasskey, passkeyLogin, passkeys, deletePasskey, enrollTotp, confirmTotp, register, refresh, me, sessions, securityEvents, revoke, logout, forgotPassword, resetPassword, verifyEmail, changePassword, get accessToken() { return accessToken; } };
 
 // A mailed link lands here as #reset=<token> or #verify=<token> (EMAIL_VERIFY_URL, PASSWORD_RESET_URL).
 let pendingReset = null;

@@ -7,6 +7,7 @@ import { VERIFY_EMAIL_TOKEN } from '../store/scripts/verify-email-token';
 import { findUserById, type RegisteredUser } from '../users/users';
 import { claimAccountToken, issueAccountToken, linkFor, parseAccountToken } from './account-tokens';
 import { confirmEmailChange } from './email-change';
+import { recordSecurityEvent } from '../security/events';
 import { mailIfKnown, sendNotice, sendRequired } from './mail';
 import { limitMail } from './mail-limits';
 
@@ -77,6 +78,7 @@ export async function verifyEmail(deps: Deps, input: { token: unknown }, context
   );
   if (outcome === 'verified' && email && createdAt) {
     deps.logger.event('email_verified', context, { outcome: 'success', userId: parsed.userId });
+    await recordSecurityEvent(deps, parsed.userId, 'email_verified', context);
     return { id: parsed.userId, email, emailVerified: true, mfa: { totp: totp === '1' }, passkeys: Number(passkeys ?? 0), createdAt };
   }
   const claim = await claimAccountToken(deps, parsed, 'email-change');

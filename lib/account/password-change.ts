@@ -1,14 +1,14 @@
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
-import { mails } from '../mail/templates';
+import { securityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
 import type { Principal } from '../auth';
 import { revokeAllSessions } from '../sessions/sessions';
 import { runScript } from '../store/redis';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
 import { checkCallerPassword } from '../users/users';
-import { sendNotice } from './mail';
 import { requireSudo } from '../mfa/sudo';
 
 /**
@@ -29,7 +29,8 @@ export async function changePassword(
   const passwordHash = await hashPassword(next, deps.config.bcryptCost);
   const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(user.email)], [user.id, passwordHash, credentials.passwordHash]);
   if (replaced !== 1) throw new AuthError('invalid_token');
-  const revoked = await revokeAllSessions(deps, user.id, { except: principal.sessionId });
+  // The security event goes in with the revocation's script (no extra request).
+  const revoked = await revokeAllSessions(deps, user.id, { except: principal.sessionId, event: securityEvent(deps, 'password_changed', context, { sessionId: principal.sessionId }) });
   deps.logger.event('password_changed', context, { outcome: 'success', ...principal, reason: `${revoked} other sessions revoked` });
-  await sendNotice(deps, mails.passwordChanged(user.email), context, user.id);
+  await sendSecurityNotice(deps, 'password_changed', user.email, context, { userId: user.id });
 }

@@ -2,12 +2,14 @@ import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import { mails } from '../mail/templates';
+import { securityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
 import { revokeAllSessions } from '../sessions/sessions';
 import { runScript } from '../store/redis';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { hashPassword, normalizePassword } from '../users/passwords';
 import { claimAccountToken, issueAccountToken, linkFor, parseAccountToken, withClaim } from './account-tokens';
-import { mailIfKnown, sendNotice } from './mail';
+import { mailIfKnown } from './mail';
 
 /**
  * POST /auth/password/forgot: mails a reset link when the address has an account. The same
@@ -45,8 +47,8 @@ export async function resetPassword(deps: Deps, input: { token: unknown; passwor
     const replaced = await runScript<number>(deps.redis, SET_PASSWORD_HASH, [deps.keys.emailIndex(claim.email)], [claim.userId, passwordHash, '']);
     if (replaced !== 1) throw new AuthError('invalid_token');
     // Inside the claim: if revoking faults, the link still works for a retry, which revokes them.
-    return revokeAllSessions(deps, claim.userId);
+    return revokeAllSessions(deps, claim.userId, { event: securityEvent(deps, 'password_reset', context) });
   });
   deps.logger.event('password_reset', context, { outcome: 'success', userId: claim.userId, reason: `${revoked} sessions revoked` });
-  await sendNotice(deps, mails.passwordChanged(claim.email), context, claim.userId);
+  await sendSecurityNotice(deps, 'password_reset', claim.email, context, { userId: claim.userId });
 }

@@ -3,7 +3,9 @@ import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import { mfaChallengeAnswer, newMfaChallenge, type MfaChallenge } from '../mfa/challenge';
 import type { Attempt } from '../rate-limit';
-import { openSession } from '../sessions/sessions';
+import { recordSecurityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
+import { openSession, sanitizeDeviceName } from '../sessions/sessions';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 import { normalizePassword } from '../users/passwords';
 import { checkPassword, deviceTags, findCredentials, normalizeEmail, rememberDevice, upgradePasswordHash } from '../users/users';
@@ -56,7 +58,12 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
 
   const user = await checkPassword(deps, credentials, password);
   if (!user || !credentials) {
-    await deps.rateLimiter.record(failures);
+    // The account's own activity shows a failed attempt (only when there is an account), sent
+    // in the same pipeline as the failure counters: still one request.
+    await Promise.all([
+      deps.rateLimiter.record(failures),
+      credentials ? recordSecurityEvent(deps, credentials.id, 'login_failed', context, { deviceName: sanitizeDeviceName(input.deviceName ?? '') }, { redis: deps.pipelinedRedis }) : undefined,
+    ]);
     deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'invalid_credentials' });
     throw new AuthError('invalid_credentials');
   }
@@ -69,9 +76,18 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
       redis: deps.pipelinedRedis,
       challenge: { key: challenge.key, login: JSON.stringify({ device: sessionDevice, transport: input.transport ?? 'body' }) },
       ...(input.transport ? { transport: input.transport } : {}),
+    }).catch((error: unknown) => {
+      if (error instanceof AuthError && error.code === 'account_disabled') deps.logger.event('login_failed', context, { outcome: 'denied', userId: user.id, reason: 'account_disabled' });
+      throw error;
     }),
     knownAs === device ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
   ]);
+  // A correct password from a device (client IP) the account has not seen among its last
+  // known ones: a notice (not for the account's very first sign-in). Before the second factor,
+  // so a stolen password alone is reported too.
+  if (!known && credentials.knownDevices.length > 0) {
+    await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sanitizeDeviceName(sessionDevice.name), userId: user.id });
+  }
   if ('mfaRequired' in session) {
     deps.logger.event('login_ok', context, { outcome: 'success', userId: user.id, reason: 'mfa_required' });
     if (!options.allowMfa) throw new AuthError('invalid_request', 'This account has a second factor: sign in through POST /auth/login and /auth/mfa/verify.');

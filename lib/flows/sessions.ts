@@ -2,6 +2,8 @@ import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import type { Principal } from '../principal';
+import { recordSecurityEvent, securityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
 import { findSessionUser, listSessions, revokeAllSessions, revokeSession, rotateRefreshToken, type SessionView } from '../sessions/sessions';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 import type { RegisteredUser } from '../users/users';
@@ -28,6 +30,9 @@ export async function refresh(deps: Deps, refreshToken: string, context: Request
       throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(result.retryAfterMs / 1000)) });
     case 'reused':
       deps.logger.event('reuse_detected', context, { outcome: 'denied', userId: result.userId, sessionId: result.sessionId, reason: 'session_revoked' });
+      // Only on this path: one more store request (the event), and the notice.
+      await recordSecurityEvent(deps, result.userId, 'refresh_token_reused', context, { sessionId: result.sessionId });
+      if (result.email) await sendSecurityNotice(deps, 'refresh_token_reused', result.email, context, { userId: result.userId });
       throw new AuthError('token_reused');
     case 'invalid':
       deps.logger.event('refresh', context, { outcome: 'failure', sessionId: result.sessionId, reason: 'invalid_token' });
@@ -43,7 +48,8 @@ export async function logout(deps: Deps, principal: Principal, context: RequestC
 
 /** Revokes every session of the caller. Two store requests (the index, then the revocation). */
 export async function logoutAll(deps: Deps, principal: Principal, context: RequestContext): Promise<void> {
-  const count = await revokeAllSessions(deps, principal.userId);
+  const event = securityEvent(deps, 'sessions_revoked', context, { sessionId: principal.sessionId });
+  const count = await revokeAllSessions(deps, principal.userId, { event });
   deps.logger.event('logout_all', context, { outcome: 'success', ...principal, reason: `${count} sessions` });
 }
 
@@ -57,7 +63,8 @@ export function listMySessions(deps: Deps, principal: Principal): Promise<Sessio
  * id is not a live session of the caller's. One store request.
  */
 export async function revokeMySession(deps: Deps, principal: Principal, sessionId: string, context: RequestContext): Promise<void> {
-  if (!(await revokeSession(deps, principal.userId, sessionId))) throw new AuthError('not_found', 'No such session.');
+  const event = securityEvent(deps, 'session_revoked', context, { sessionId });
+  if (!(await revokeSession(deps, principal.userId, sessionId, { event }))) throw new AuthError('not_found', 'No such session.');
   deps.logger.event('session_revoked', context, { outcome: 'success', userId: principal.userId, sessionId });
 }
 

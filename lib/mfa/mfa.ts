@@ -8,9 +8,18 @@ import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';
 import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
 import { findUserById } from '../users/users';
+import { recordSecurityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
 import { parseMfaToken, type PendingLogin } from './challenge';
 import { requireSudo } from './sudo';
 import { hashRecoveryCode, newRecoveryCodes, newTotpSecret, openTotpSecret, sealTotpSecret, totpEnrollment, totpStep } from './totp';
+
+/** A second factor turned on or off: the security event, and the notice to the account's address (two store requests, then the mail). */
+async function securityChange(deps: Deps, principal: Principal, kind: 'mfa_enabled' | 'mfa_disabled', context: RequestContext): Promise<void> {
+  await recordSecurityEvent(deps, principal.userId, kind, context, { sessionId: principal.sessionId });
+  const user = await findUserById(deps, principal.userId).catch(() => null);
+  if (user) await sendSecurityNotice(deps, kind, user.email, context, { userId: user.id });
+}
 
 /**
  * The passkey module, loaded the first time a passkey answers a challenge: @simplewebauthn/server
@@ -64,6 +73,7 @@ async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string,
   }
   if (outcome === 'wrong') {
     deps.logger.event('login_failed', context, { outcome: 'failure', userId, reason: 'invalid_code' });
+    await recordSecurityEvent(deps, userId, 'mfa_failed', context);
     throw new AuthError('invalid_code');
   }
   // No such challenge (used, expired, past its wrong codes) or session.
@@ -145,6 +155,7 @@ export async function confirmTotp(deps: Deps, principal: Principal, input: { cod
   ]);
   if (confirmed !== 1) throw new AuthError('invalid_request', 'The enrollment changed meanwhile: enroll again.');
   deps.logger.event('mfa_enabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+  await securityChange(deps, principal, 'mfa_enabled', context);
   return { recoveryCodes };
 }
 
@@ -154,6 +165,7 @@ export async function disableTotp(deps: Deps, principal: Principal, input: { cod
   await acceptSecondFactor(deps, principal.userId, deps.keys.session(principal.userId, principal.sessionId), 'session', await judgeCode(deps, principal.userId, input), context);
   await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], ['disable', '', '', '', deps.clock.now()]);
   deps.logger.event('mfa_disabled', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+  await securityChange(deps, principal, 'mfa_disabled', context);
 }
 
 /** POST /auth/mfa/recovery-codes (sudo mode): 10 new recovery codes; the old ones die. */
@@ -165,6 +177,7 @@ export async function regenerateRecoveryCodes(deps: Deps, principal: Principal, 
   ]);
   if (done !== 1) throw new AuthError('invalid_request', 'No second factor is set up for this account.');
   deps.logger.event('recovery_codes_regenerated', context, { outcome: 'success', userId: principal.userId, sessionId: principal.sessionId });
+  await recordSecurityEvent(deps, principal.userId, 'recovery_codes_regenerated', context, { sessionId: principal.sessionId });
   return { recoveryCodes };
 }
 

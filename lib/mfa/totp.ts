@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
+import { create as createQrCode } from 'qrcode/lib/core/qrcode';
+import { render as renderSvg } from 'qrcode/lib/renderer/svg-tag';
 import type { Config } from '../config';
 import { ConfigError } from '../errors';
 
@@ -20,7 +21,8 @@ function totpOf(config: Config, secret: string, label: string): TOTP {
 /** The `otpauth://` URI an authenticator app imports, and the same as a QR code (SVG). */
 export async function totpEnrollment(config: Config, secret: string, label: string): Promise<{ otpauthUri: string; qrCodeSvg: string }> {
   const otpauthUri = totpOf(config, secret, label).toString();
-  return { otpauthUri, qrCodeSvg: await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M' }) };
+  // What QRCode.toString(uri, {type: 'svg'}) does, without the package's PNG renderer (qrcode-svg.d.ts).
+  return { otpauthUri, qrCodeSvg: renderSvg(createQrCode(otpauthUri, { errorCorrectionLevel: 'M' }), { type: 'svg', errorCorrectionLevel: 'M' }) };
 }
 
 /**

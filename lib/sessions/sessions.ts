@@ -11,6 +11,7 @@ import { LIST_SESSIONS } from '../store/scripts/list-sessions';
 import { REVOKE_SESSION } from '../store/scripts/revoke-session';
 import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
+import { securityEvent, securityEventArgs, type SecurityEvent } from '../security/events';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
 import { readUser, type RegisteredUser, type User } from '../users/users';
 
@@ -75,7 +76,7 @@ const parseAmr = (value: string | null | undefined): string[] => (value ? value.
 export type RotationResult =
   | { outcome: 'rotated' | 'grace'; session: IssuedSession }
   | { outcome: 'limited'; sessionId: string; retryAfterMs: number }
-  | { outcome: 'reused'; sessionId: string; userId: string }
+  | { outcome: 'reused'; sessionId: string; userId: string; email: string }
   | { outcome: 'invalid'; sessionId?: string };
 
 /** The refresh tokens' MAC keys (current first); only functions configured to `sign` hold them. */
@@ -108,7 +109,9 @@ export function sessionDeadline(lastRefreshMs: number, absoluteDeadlineMs: numbe
  * to their deadline), atomically. One store request; one more when the cap evicts (the
  * script must be handed the evicted sessions' keys). Returns the ids of evicted sessions.
  * `options.redis`: the client to send it on (login's same-tick pipelined one).
- * Fails with `invalid_credentials` when the user record is gone (deleted meanwhile).
+ * Fails with `invalid_credentials` when the user record is gone (deleted meanwhile), with
+ * `account_disabled` when an administrator disabled the account. The same script records the
+ * `login_ok` security event and the user's last login time.
  */
 export async function createSession(
   deps: Deps,
@@ -151,6 +154,9 @@ export async function openSession(
     F.deviceName, sanitizeDeviceName(device.name), F.userAgent, device.userAgent.slice(0, MAX_USER_AGENT), F.ip, device.ip,
   ];
 
+  // The security event the script records with the session (lib/security/events.ts).
+  const loginEvent = securityEventArgs(deps, securityEvent(deps, 'login_ok', device, { deviceName: sanitizeDeviceName(device.name), sessionId }));
+
   let evict: string[] = [];
   for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
     const [outcome, ...rest] = await runScript<string[]>(
@@ -161,6 +167,7 @@ export async function openSession(
         keys.userSessions(user.id),
         keys.session(user.id, sessionId),
         options.challenge?.key ?? keys.mfaChallenge(user.id, 'none'),
+        keys.securityEvents(user.id),
         ...evict.map((id) => keys.session(user.id, id)),
       ],
       [
@@ -169,11 +176,13 @@ export async function openSession(
         // A password login names its address: an index entry an email change left behind
         // (a fault between its steps) never signs in.
         options.challenge ? user.email : '',
+        ...loginEvent,
         ...fields,
       ],
     );
     if (outcome === 'mfa') return { mfaRequired: true, passkeys: Number(rest[0] ?? 0) };
     if (outcome === 'no_user') throw new AuthError('invalid_credentials');
+    if (outcome === 'disabled') throw new AuthError('account_disabled');
     if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {
       const [email, ...evicted] = rest as [string, ...string[]];
@@ -240,22 +249,29 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     };
   }
   if (outcome === 'limited') return { outcome, sessionId, retryAfterMs: Number(first) };
-  if (outcome === 'reused') return { outcome, sessionId, userId };
+  // {'reused', userId, email}
+  if (outcome === 'reused') return { outcome, sessionId, userId, email: expiresAt ?? '' };
   return { outcome: 'invalid', sessionId };
 }
 
 /**
  * Revokes one session if it is a live session of `userId`; false (nothing changed) for an
- * unknown id, an expired session or another user's. One store request.
+ * unknown id, an expired session or another user's. One store request; `options.event` is
+ * recorded in the user's security events by the same script when a session was revoked.
  */
-export async function revokeSession(deps: Deps, userId: string, sessionId: string): Promise<boolean> {
+export async function revokeSession(deps: Deps, userId: string, sessionId: string, options: { event?: SecurityEvent } = {}): Promise<boolean> {
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,
-    [deps.keys.session(userId, sessionId), deps.keys.userSessions(userId)],
-    [sessionId, deps.clock.now()],
+    [deps.keys.session(userId, sessionId), deps.keys.userSessions(userId), deps.keys.securityEvents(userId)],
+    [sessionId, deps.clock.now(), ...eventArgs(deps, options.event)],
   );
   return revoked === 1;
+}
+
+/** A security event's script arguments (JSON, cap, TTL), or none ('' = record nothing). */
+function eventArgs(deps: Deps, event: SecurityEvent | undefined): (string | number)[] {
+  return event ? securityEventArgs(deps, event) : ['', 0, 0];
 }
 
 /** The ids in a user's session index (one request), with their session keys. */
@@ -290,16 +306,19 @@ async function overSessionIndex<T>(
  * requests each, at most MAX_INDEX_ATTEMPTS rounds in all). Should logins keep landing after
  * that, the call still succeeds: every session that existed when it was asked is revoked, and
  * the newer ones are alive and listed (the index is never dropped while it holds any).
+ * `options.event` is recorded in the user's security events by the first round's script.
  */
-export async function revokeAllSessions(deps: Deps, userId: string, options: { except?: string } = {}): Promise<number> {
+export async function revokeAllSessions(deps: Deps, userId: string, options: { except?: string; event?: SecurityEvent } = {}): Promise<number> {
   let total = 0;
   for (let attempt = 1; attempt <= MAX_INDEX_ATTEMPTS; attempt++) {
     const index = await readSessionIndex(deps, userId);
     const ids = index.ids.filter((id) => id !== options.except);
     const keys = ids.map((id) => deps.keys.session(userId, id));
-    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...keys], [
+    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), deps.keys.securityEvents(userId), ...keys], [
       ids.join(' '),
       options.except ?? '',
+      // The event goes in with the first round only.
+      ...eventArgs(deps, attempt === 1 ? options.event : undefined),
     ]);
     total += Number(count);
     if (outcome === 'revoked') break;

@@ -50,6 +50,11 @@ export interface RedisKeys {
    */
   webauthnChallenge(challenge: string): string;
   /**
+   * List of the user's security events (lib/security/events.ts), JSON each, newest first,
+   * capped at 100 entries; its TTL is renewed by every write, so it expires with an idle account.
+   */
+  securityEvents(userId: string): string;
+  /**
    * Prefix of `@upstash/ratelimit` keys for one limit, e.g. `rateLimit('login-ip')`; the
    * identifier goes in as {@link rateLimitIdentifier}.
    */
@@ -76,6 +81,7 @@ export function createKeys(prefix: string): RedisKeys {
     mfaChallenge: (userId, secretHash) => `${tagged(userId)}mfa:${secretHash}`,
     passkeys: (userId) => `${tagged(userId)}passkeys`,
     webauthnChallenge: (challenge) => `${base}{${challenge}}:webauthn`,
+    securityEvents: (userId) => `${tagged(userId)}events`,
     rateLimit: (name) => `${base}rl:${name}`,
   };
 }

@@ -40,6 +40,12 @@ export const USER_FIELDS = {
   mfaWrongCount: 'mfc',
   /** How many passkeys the user has (the `passkeys` hash's length, kept by its script). */
   passkeyCount: 'pkn',
+  /** '1' while an administrator has disabled the account (admin Lambda): no login, no session. */
+  disabled: 'dis',
+  /** Why it was disabled (the admin's `reason`, at most 200 characters), for the admin view only. */
+  disabledReason: 'disr',
+  /** When a session was last created for the user (ms since the epoch; the admin view's `lastLoginAt`). */
+  lastLoginAt: 'll',
 } as const;
 
 /** MFA challenge hash (`mfaChallenge(userId, hash)`): one login waiting for its second factor. */

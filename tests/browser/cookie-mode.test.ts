@@ -146,6 +146,9 @@ describe('browser client with the refresh token in an HttpOnly cookie', () => {
   it('lists the session and logs out, clearing the cookie', async () => {
     const sessions = await page.evaluate(() => (globalThis as any).auth.sessions() as Promise<{ current: boolean }[]>);
     expect(sessions.some((session) => session.current)).toBe(true);
+    // The security activity list shows this account's sign-ins.
+    const activity = await page.locator('#security-events tr td:first-child').allTextContents();
+    expect(activity).toContain('login_ok');
     await page.click('#logout');
     await page.waitForSelector('body[data-state="logged-out"]');
     expect(await refreshCookie()).toBeUndefined();

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { inbox, tokenIn } from '../support/inbox';
 import { softAuthenticator } from '../support/authenticator';
+import { invokeAdmin } from './admin-client';
 import { totpCode } from '../support/totp';
 
 /**
@@ -574,5 +575,22 @@ describe('openapi.yaml matches the running stack', () => {
     expect((await call('DELETE', '/auth/passkeys/{id}', `/auth/passkeys/${passkeyId}`, { token: verified.json.accessToken })).status).toBe(204);
     const after = await call('POST', '/auth/passkeys/login/options', '/auth/passkeys/login/options', { body: {} });
     expect((await call('POST', '/auth/passkeys/login', '/auth/passkeys/login', { body: { challengeId: after.json.challengeId, response: authenticator.get(after.json as never) } })).status).toBe(401);
+  });
+
+  it('describes the security activity, and login of an account an administrator disabled (403 account_disabled)', async () => {
+    const address = `openapi-events-${stamp}@example.com`;
+    expect((await call('POST', '/auth/register', '/auth/register', { body: { email: address, password } })).status).toBe(201);
+    const session = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password, device: { name: 'OpenAPI' } }, variant: 'BodyTokenResponse' });
+    expect((await call('POST', '/auth/login', '/auth/login', { body: { email: address, password: 'wrong password' } })).status).toBe(401);
+    const events = await call('GET', '/auth/security-events', '/auth/security-events', { token: session.json.accessToken });
+    expect(events.status).toBe(200);
+    expect(events.json.events.map((event: { type: string }) => event.type)).toEqual(['login_failed', 'login_ok']);
+    expect((await call('GET', '/auth/security-events', '/auth/security-events')).status).toBe(401);
+
+    expect((await invokeAdmin({ action: 'disableUser', actor: 'openapi-test', userId: session.json.user.id })).result.user.disabled).toBe(true);
+    expect((await call('GET', '/auth/security-events', '/auth/security-events', { token: session.json.accessToken })).status).toBe(403);
+    const refused = await call('POST', '/auth/login', '/auth/login', { body: { email: address, password } });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toBe('account_disabled');
   });
 });

@@ -18,6 +18,7 @@ import {
   revokeMySession,
 } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
+import { listSecurityEvents } from '../../lib/security/events';
 import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
 import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../lib/passkeys/passkeys';
 import { softAuthenticator } from '../support/authenticator';
@@ -147,14 +148,18 @@ describe('Redis requests per operation (warm)', () => {
     expect(again.commands).toEqual({ EVALSHA: 4, HMGET: 1 });
 
     const failed = await stats.around(() => expectAuthError(login(deps, { email, password: 'wrong password' }, testContext()), 'invalid_credentials'));
-    // The same first request; then both failure counters count it (one pipeline).
+    // The same first request; then both failure counters count it and, since the account
+    // exists, its security event (`login_failed`) is recorded: one pipeline.
     expect(failed.requests).toEqual({ '/pipeline': 2 });
-    expect(failed.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
+    expect(failed.commands).toEqual({ EVALSHA: 6, HMGET: 1 });
 
     const unknown = await stats.around(() => expectAuthError(login(deps, { email: uniqueEmail(), password: PASSWORD }, testContext()), 'invalid_credentials'));
-    // An unknown email costs exactly the same requests as a wrong password.
+    // An unknown email costs exactly the same requests as a wrong password: the same two
+    // pipelines, one command fewer in the second (no account, no security event). One more
+    // script in a pipeline is tens of microseconds, far below the bcrypt that dominates both
+    // (tests/integration/enumeration-timing.test.ts).
     expect(unknown.requests).toEqual(failed.requests);
-    expect(unknown.commands).toEqual(failed.commands);
+    expect(unknown.commands).toEqual({ EVALSHA: 5, HMGET: 1 });
   });
 
   it('login at MAX_SESSIONS_PER_USER: one more request, which hands the script the keys of the sessions it may evict', async () => {
@@ -233,5 +238,19 @@ describe('Redis requests per operation (warm)', () => {
     });
     expect(Object.keys(seen.requests)).toEqual(['/']);
     expect(seen.errors).toBe(0);
+  });
+
+  it('security events: the list is 1 request (LRANGE); refresh-token reuse costs 1 more than a refresh (its event), only on that path', async () => {
+    const { tokens } = await registerAndLogin(deps, { ip: '198.51.100.99' });
+    const listed = await stats.around(() => listSecurityEvents(deps, tokens.user.id));
+    expect(listed.requests).toEqual({ '/': 1 });
+    expect(listed.commands).toEqual({ LRANGE: 1 });
+
+    const reuseDeps = await createTestDeps({ ...store.env, REDIS_KEY_PREFIX: deps.config.redisKeyPrefix, REFRESH_REUSE_INTERVAL_SECONDS: '0' }, { clock: createTestClock(), logger: captureLogger() });
+    await refresh(reuseDeps, tokens.refreshToken, testContext());
+    const reused = await stats.around(() => expectAuthError(refresh(reuseDeps, tokens.refreshToken, testContext()), 'token_reused'));
+    // 1: the rotation script (which revokes the session); 2: the security event.
+    expect(reused.requests).toEqual({ '/': 2 });
+    expect(reused.commands).toEqual({ EVALSHA: 2 });
   });
 });

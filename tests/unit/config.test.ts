@@ -256,3 +256,22 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('security notices configuration', () => {
+  it('is on by default, waits at most 1 s for a notice, and links nowhere until SECURITY_PAGE_URL is set', () => {
+    const mail = loadConfig(env()).mail!;
+    expect(mail).toMatchObject({ securityNotifications: true, noticeWaitMs: 1000, securityPageUrl: '' });
+    expect(loadConfig(env({ SECURITY_NOTIFICATIONS: 'false' })).mail!.securityNotifications).toBe(false);
+    expect(loadConfig(env({ SECURITY_PAGE_URL: 'https://app.example.com/security' })).mail!.securityPageUrl).toBe('https://app.example.com/security');
+    expect(loadConfig(env({ SECURITY_PAGE_URL: 'http://localhost:8080/#security' })).mail!.securityPageUrl).toBe('http://localhost:8080/#security');
+  });
+
+  it.each([
+    [{ SECURITY_NOTIFICATIONS: 'maybe' }, 'SECURITY_NOTIFICATIONS'],
+    [{ SECURITY_PAGE_URL: 'http://app.example.com/security' }, 'SECURITY_PAGE_URL'],
+    [{ SECURITY_PAGE_URL: 'javascript:alert(1)' }, 'SECURITY_PAGE_URL'],
+    [{ SECURITY_NOTICE_WAIT_MS: '60000' }, 'SECURITY_NOTICE_WAIT_MS'],
+  ])('refuses %j, naming the variable', (overrides, name) => {
+    expect(configErrorFor(overrides).message).toContain(name);
+  });
+});

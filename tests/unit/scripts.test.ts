@@ -18,6 +18,7 @@ const KEY_COMMANDS = new Set([
   'HGET', 'HMGET', 'HSET', 'HDEL', 'HGETALL', 'HINCRBY', 'HEXISTS', 'HLEN',
   'ZADD', 'ZREM', 'ZRANGE', 'ZRANGEBYSCORE', 'ZREMRANGEBYSCORE', 'ZCARD', 'ZSCORE',
   'SADD', 'SREM', 'SISMEMBER', 'XADD', 'XTRIM', 'XRANGE', 'INCR', 'INCRBY',
+  'LPUSH', 'LTRIM', 'LRANGE',
 ]);
 /** Commands that touch no key. */
 const KEYLESS_COMMANDS = new Set(['TIME']);

@@ -43,7 +43,7 @@ describe('serverless.yml environments (least privilege)', () => {
 
   it('covers every function', () => {
     expect(functions.map(([name]) => name).sort()).toEqual(
-      ['account', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'passkeys', 'password', 'refresh', 'register', 'sessions'].sort(),
+      ['account', 'admin', 'authorizer', 'email', 'example-protected', 'jwks', 'login', 'logout', 'logout-all', 'me', 'metadata', 'mfa', 'passkeys', 'password', 'refresh', 'register', 'security-events', 'sessions'].sort(),
     );
   });
 
@@ -66,10 +66,12 @@ describe('serverless.yml environments (least privilege)', () => {
     expect(needsOf('jwks')).toEqual(['publish']);
     expect(needsOf('metadata')).toEqual(['publish']);
     expect(needsOf('authorizer')).toEqual(['store', 'verify']);
-    for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account']) expect(needsOf(name), name).toEqual(['store']);
+    for (const name of ['logout', 'logout-all', 'sessions', 'me', 'account', 'security-events', 'admin']) expect(needsOf(name), name).toEqual(['store']);
     for (const name of ['register', 'email', 'password']) expect(needsOf(name), name).toEqual(['mail', 'store']);
-    for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['sign', 'store']);
-    for (const name of ['mfa', 'passkeys']) expect(needsOf(name), name).toEqual(['sign', 'store', 'webauthn']);
+    // Login, refresh and MFA mail security notices (new device, reuse detected, MFA on/off);
+    // the passkey and MFA functions run WebAuthn ceremonies (and passkeys mails "passkey added").
+    for (const name of ['login', 'refresh']) expect(needsOf(name), name).toEqual(['mail', 'sign', 'store']);
+    for (const name of ['mfa', 'passkeys']) expect(needsOf(name), name).toEqual(['mail', 'sign', 'store', 'webauthn']);
     expect(needsOf('example-protected')).toEqual([]);
   });
 });
@@ -83,5 +85,39 @@ describe('serverless.yml log groups', () => {
     for (const name of Object.keys(template.functions)) {
       expect(template.resources?.extensions?.[logGroupId(name)], name).toEqual({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }
+  });
+});
+
+describe('the admin Lambda (serverless.yml, admin-invokers.config.js)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { permissions } = require(path.join(ROOT, 'admin-invokers.config.js')) as { permissions: () => Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const withArns = (value: string | undefined) => {
+    const saved = process.env.ADMIN_INVOKER_ARNS;
+    if (value === undefined) delete process.env.ADMIN_INVOKER_ARNS;
+    else process.env.ADMIN_INVOKER_ARNS = value;
+    try {
+      return permissions();
+    } finally {
+      if (saved === undefined) delete process.env.ADMIN_INVOKER_ARNS;
+      else process.env.ADMIN_INVOKER_ARNS = saved;
+    }
+  };
+
+  it('has no HTTP route and its Redis slice only', () => {
+    const admin = (template.functions as Record<string, { events?: unknown[] }>).admin!;
+    expect(admin.events ?? []).toEqual([]);
+  });
+
+  it('grants lambda:InvokeFunction to exactly the ADMIN_INVOKER_ARNS principals, and to nobody when unset', () => {
+    expect(withArns(undefined)).toEqual({});
+    const granted = withArns(' arn:aws:iam::123456789012:role/support-tools , 210987654321 ');
+    expect(Object.values(granted)).toEqual([
+      { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': ['AdminLambdaFunction', 'Arn'] }, Principal: 'arn:aws:iam::123456789012:role/support-tools' } },
+      { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': ['AdminLambdaFunction', 'Arn'] }, Principal: '210987654321' } },
+    ]);
+  });
+
+  it.each(['*', 'arn:aws:iam::*:role/x', 'lambda.amazonaws.com'])('refuses %s (a wildcard or a service would open it to too many)', (value) => {
+    expect(() => withArns(value)).toThrow(/ADMIN_INVOKER_ARNS/);
   });
 });

@@ -1,12 +1,12 @@
 /**
  * Deletes a user's record and every other key of the user's slot that the caller passes
- * (account tokens, and the sessions the index listed: the caller revoked them first), with
+ * (account tokens, security events, and the sessions the index listed: the caller revoked them first), with
  * the session index, once the index holds no session the caller did not pass.
  *
  * Replies {'deleted'} | {'changed'} (a session came in between: read the index again).
  */
 export const DELETE_USER = `#!lua flags=allow-key-locking
-local userKey, indexKey = KEYS[1], KEYS[2] -- KEYS[3..]: account tokens and session keys
+local userKey, indexKey = KEYS[1], KEYS[2] -- KEYS[3..]: account tokens, security events and session keys
 local sessionIds = ARGV[1] -- the ids of the sessions among KEYS[3..], space-separated
 
 local passed = {}

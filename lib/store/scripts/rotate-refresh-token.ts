@@ -18,7 +18,7 @@
  *   generation is the one before current and `rn` is this call's nonce) answers `rotated`
  *   again, never `reused`, even with no grace interval.
  * - `reused`: an earlier generation rotated longer ago: the session is deleted with its index
- *   entry. The reply carries the user id for the security log.
+ *   entry. The reply carries the user id (security log) and email (the notice).
  * - `limited`: a current or grace-interval token, but the session has used up its refreshes
  *   for this window (`limit` per `window` ms, 0 = no limit): nothing changes; the reply
  *   carries the ms until the window ends.
@@ -26,7 +26,7 @@
  *   user: nothing changes.
  *
  * Replies {'rotated', email, deadline, generation, aal, amr} | {'grace', email, deadline, generation, aal, amr}
- * | {'limited', ms} | {'reused', userId} | {'invalid'}
+ * | {'limited', ms} | {'reused', userId, email} | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `#!lua flags=allow-key-locking
 local sessionKey, indexKey, userKey = KEYS[1], KEYS[2], KEYS[3]
@@ -110,5 +110,5 @@ end
 
 redis.call('DEL', sessionKey)
 redis.call('ZREM', indexKey, sessionId)
-return {'reused', userId}
+return {'reused', userId, email}
 `;
