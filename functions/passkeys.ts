@@ -1,4 +1,5 @@
 import { AuthError } from '../lib/errors';
+import { createMailer } from '../lib/mail/mailer';
 import { deletePasskey, listPasskeys, passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../lib/passkeys/passkeys';
 import { httpHandler, json, principalOf, requireDeviceName, requireObject, requireString, requireTransport, routeOf, tokenResponse } from './http';
 
@@ -11,7 +12,7 @@ import { httpHandler, json, principalOf, requireDeviceName, requireObject, requi
  * - POST /auth/passkeys/login/options `{email?}` → 200 request options with a `challengeId`;
  * - POST /auth/passkeys/login `{challengeId, response, device?, transport?}` → 200 token response.
  */
-export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, webauthn: true } }, async ({ event, body, deps, context }) => {
+export const handler = httpHandler<unknown>({ body: 'optional', needs: { store: true, sign: true, mail: true, webauthn: true }, createMailer }, async ({ event, body, deps, context }) => {
   const route = routeOf(event);
   switch (route) {
     case 'POST /auth/passkeys/register/options':

@@ -19,6 +19,8 @@ import { parseMfaToken } from '../mfa/challenge';
 import { requireSudo } from '../mfa/sudo';
 import type { Principal } from '../principal';
 import { openSession, sanitizeDeviceName } from '../sessions/sessions';
+import { recordSecurityEvent, securityEvent } from '../security/events';
+import { sendSecurityNotice } from '../security/notices';
 import { guardStore } from '../store/redis';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 import { findCredentials, normalizeEmail, readUser } from '../users/users';
@@ -118,11 +120,14 @@ export async function registerPasskey(deps: Deps, principal: Principal, input: {
     deviceType: credentialDeviceType,
     backedUp: credentialBackedUp,
   };
-  const outcome = await addPasskey(deps, principal.userId, passkey);
-  if (outcome === 'no_user') throw new AuthError('invalid_token');
-  if (outcome === 'exists') throw new AuthError('invalid_request', 'This passkey is registered already.');
-  if (outcome === 'full') throw new AuthError('invalid_request', `An account holds at most ${MAX_PASSKEYS} passkeys: remove one first.`);
+  // The security event goes in with the passkey, in the same step.
+  const added = await addPasskey(deps, principal.userId, passkey, securityEvent(deps, 'passkey_added', context, { sessionId: principal.sessionId, deviceName: passkey.name }));
+  if (added.outcome === 'no_user') throw new AuthError('invalid_token');
+  if (added.outcome === 'exists') throw new AuthError('invalid_request', 'This passkey is registered already.');
+  if (added.outcome !== 'ok') throw new AuthError('invalid_request', `An account holds at most ${MAX_PASSKEYS} passkeys: remove one first.`);
   deps.logger.event('passkey_added', context, { outcome: 'success', ...principal });
+  // The change is made: the notice never fails it (a mail fault is logged).
+  await sendSecurityNotice(deps, 'passkey_added', added.email, context, { userId: principal.userId, deviceName: passkey.name });
   return passkeyView(passkey);
 }
 
@@ -134,9 +139,9 @@ export async function listPasskeys(deps: Deps, principal: Principal): Promise<Pa
 /** DELETE /auth/passkeys/{id} (signed in; sudo mode with MFA on): `not_found` unless it is one of the caller's. */
 export async function deletePasskey(deps: Deps, principal: Principal, credentialId: string, context: RequestContext): Promise<void> {
   await requireSudo(deps, principal);
-  const outcome = await removePasskey(deps, principal.userId, credentialId);
-  if (outcome === 'no_user') throw new AuthError('invalid_token');
-  if (outcome !== 'ok') throw new AuthError('not_found');
+  const removed = await removePasskey(deps, principal.userId, credentialId, securityEvent(deps, 'passkey_removed', context, { sessionId: principal.sessionId }));
+  if (removed.outcome === 'no_user') throw new AuthError('invalid_token');
+  if (removed.outcome !== 'ok') throw new AuthError('not_found');
   deps.logger.event('passkey_removed', context, { outcome: 'success', ...principal });
 }
 
@@ -208,6 +213,7 @@ async function verifyAssertion(
   const used = await recordPasskeyUse(deps, userId, passkey.id, newCounter);
   if (used.outcome === 'counter') {
     deps.logger.event('passkey_counter_regressed', context, { outcome: 'denied', userId, reason: `counter ${newCounter} <= ${used.stored}: possibly a cloned key` });
+    await recordSecurityEvent(deps, userId, 'login_failed', context, { deviceName: passkey.name });
     return null;
   }
   return used.outcome === 'ok' ? userId : null;

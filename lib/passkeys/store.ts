@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { guardStore, runScript } from '../store/redis';
 import { PASSKEY_SETTINGS } from '../store/scripts/passkeys';
+import { securityEventArgs, type SecurityEvent } from '../security/events';
 
 /** Passkeys one user may hold (SPEC). */
 export const MAX_PASSKEYS = 10;
@@ -55,16 +56,22 @@ export async function readPasskey(deps: Deps, userId: string, credentialId: stri
   return typeof value === 'string' ? (JSON.parse(value) as StoredPasskey) : null;
 }
 
-export type PasskeyChange = 'ok' | 'no_user' | 'exists' | 'full' | 'not_found';
+/** The outcome of a change; `ok` with the user's email (for the notice). */
+export type PasskeyChange = { outcome: 'ok'; email: string } | { outcome: 'no_user' | 'exists' | 'full' | 'not_found' };
 
-export async function addPasskey(deps: Deps, userId: string, passkey: StoredPasskey): Promise<PasskeyChange> {
-  const [outcome] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['add', passkey.id, JSON.stringify(passkey), MAX_PASSKEYS, 0, 0]);
-  return outcome as PasskeyChange;
+/** Stores a new passkey and records `event` in the user's security events, in one request. */
+export async function addPasskey(deps: Deps, userId: string, passkey: StoredPasskey, event: SecurityEvent): Promise<PasskeyChange> {
+  return change(deps, userId, ['add', passkey.id, JSON.stringify(passkey), MAX_PASSKEYS, 0, 0, ...securityEventArgs(deps, event)]);
 }
 
-export async function removePasskey(deps: Deps, userId: string, credentialId: string): Promise<PasskeyChange> {
-  const [outcome] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['remove', credentialId, '', 0, 0, 0]);
-  return outcome as PasskeyChange;
+/** Removes a passkey and records `event` in the user's security events, in one request. */
+export async function removePasskey(deps: Deps, userId: string, credentialId: string, event: SecurityEvent): Promise<PasskeyChange> {
+  return change(deps, userId, ['remove', credentialId, '', 0, 0, 0, ...securityEventArgs(deps, event)]);
+}
+
+async function change(deps: Deps, userId: string, args: (string | number)[]): Promise<PasskeyChange> {
+  const [outcome, email] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), args);
+  return outcome === 'ok' ? { outcome, email: email! } : { outcome: outcome as 'no_user' | 'exists' | 'full' | 'not_found' };
 }
 
 /**
@@ -72,11 +79,11 @@ export async function removePasskey(deps: Deps, userId: string, credentialId: st
  * `counter` answers the stored counter a regressed one fell behind.
  */
 export async function recordPasskeyUse(deps: Deps, userId: string, credentialId: string, counter: number): Promise<{ outcome: 'ok' | 'not_found' | 'no_user' } | { outcome: 'counter'; stored: number }> {
-  const [outcome, stored] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['use', credentialId, '', 0, counter, deps.clock.now()]);
+  const [outcome, stored] = await runScript<string[]>(deps.redis, PASSKEY_SETTINGS, keysOf(deps, userId), ['use', credentialId, '', 0, counter, deps.clock.now(), '', 0, 0]);
   if (outcome === 'counter') return { outcome, stored: Number(stored) };
   return { outcome: outcome as 'ok' | 'not_found' | 'no_user' };
 }
 
 function keysOf(deps: Deps, userId: string): string[] {
-  return [deps.keys.user(userId), deps.keys.passkeys(userId)];
+  return [deps.keys.user(userId), deps.keys.passkeys(userId), deps.keys.securityEvents(userId)];
 }

@@ -5,14 +5,16 @@
  * the passkey as a second factor. SPEC "Passkeys". (tests/browser/passkeys.test.ts does it
  * again in Chromium with its virtual authenticator.)
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { authorize, login, refresh, register, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
 import { deleteAccount } from '../../lib/account/account-deletion';
 import { parseMfaToken } from '../../lib/mfa/challenge';
 import { confirmTotp, enrollTotp, verifyMfa, type MfaChallenge } from '../../lib/mfa/mfa';
 import { deletePasskey, listPasskeys, mfaPasskeyOptions, passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../lib/passkeys/passkeys';
+import { listSecurityEvents } from '../../lib/security/events';
 import { softAuthenticator } from '../support/authenticator';
+import { inbox } from '../support/inbox';
 import { createTestClock, createTestDeps, testContext } from '../support/deps';
 import { stepAt, totpCode } from '../support/totp';
 import { captureLogger, expectAuthError, flatToRecord, NO_LIMITS, outcomeOf, PASSWORD, uniqueEmail } from './helpers';
@@ -65,6 +67,11 @@ describe('passkey registration', () => {
     expect(await listPasskeys(deps, principal)).toEqual([passkey]);
     expect(flatToRecord(await deps.redis.hgetall(deps.keys.user(principal.userId)))).toMatchObject({ pkn: '1' });
     expect(logger.named('passkey_added')).toHaveLength(1);
+    // In the user's security activity, and mailed as a notice.
+    expect((await listSecurityEvents(deps, principal.userId))[0]).toMatchObject({ type: 'passkey_added', deviceName: 'Work laptop', sessionId: principal.sessionId });
+    // The verification mail of the registration, then the notice.
+    const notice = (await inbox(inject('mailWebUrl')).waitFor(email, 2)).find((mail) => /passkey/i.test(mail.subject));
+    expect(notice?.text).toContain('Work laptop');
 
     // A second one is excluded from nothing but the first: excludeCredentials lists it.
     const next = await passkeyRegistrationOptions(deps, principal);
@@ -109,6 +116,7 @@ describe('passkey registration', () => {
     const stranger = await signedInUser(deps);
     await expectAuthError(deletePasskey(deps, stranger.principal, listed[0]!.id, testContext()), 'not_found');
     await deletePasskey(deps, principal, listed[0]!.id, testContext());
+    expect((await listSecurityEvents(deps, principal.userId))[0]).toMatchObject({ type: 'passkey_removed' });
     await expectAuthError(deletePasskey(deps, principal, listed[0]!.id, testContext()), 'not_found');
     expect(await listPasskeys(deps, principal)).toHaveLength(9);
     await addPasskey(deps, principal, authenticator);
@@ -188,6 +196,7 @@ describe('passkey sign-in', () => {
     const options = await passkeyLoginOptions(deps, {}, testContext());
     await expectAuthError(passkeyLogin(deps, { challengeId: options.challengeId, response: authenticator.get(options, { counter: 2 }) }, testContext()), 'invalid_credentials');
     expect(logger.named('passkey_counter_regressed')).toEqual([expect.objectContaining({ userId: principal.userId, outcome: 'denied' })]);
+    expect((await listSecurityEvents(deps, principal.userId))[0]).toMatchObject({ type: 'login_failed' });
     // The genuine key, moving on, still signs in.
     await signInWith(deps, authenticator);
   });
