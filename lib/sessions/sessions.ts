@@ -12,6 +12,7 @@ import { REVOKE_SESSION } from '../store/scripts/revoke-session';
 import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
+import { appendRevocations } from './revocation-stream';
 import { readUser, type RegisteredUser, type User } from '../users/users';
 
 /** How many rotation times a session keeps: tokens this many generations back can still get grace. */
@@ -175,6 +176,10 @@ export async function openSession(
     if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {
       const [email, ...evicted] = rest as [string, ...string[]];
+      // Found by the script, so in the stream only after it: should this append fail, the
+      // login answers 503 and the evicted session's access tokens live on in stream-mode
+      // authorizers at most until they expire (docs/revocation.md).
+      await appendRevocations(deps, { userId: user.id, sessionIds: evicted });
       return {
         sessionId,
         user: { id: user.id, email },
@@ -238,15 +243,24 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     };
   }
   if (outcome === 'limited') return { outcome, sessionId, retryAfterMs: Number(first) };
-  if (outcome === 'reused') return { outcome, sessionId, userId };
+  if (outcome === 'reused') {
+    // The script found the reuse and revoked the session; the stream learns of it before the
+    // caller hears `token_reused`. Should the append fail: 503, and the session's access
+    // tokens live on in stream-mode authorizers at most until they expire (docs/revocation.md).
+    await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+    return { outcome, sessionId, userId };
+  }
   return { outcome: 'invalid', sessionId };
 }
 
 /**
  * Revokes one session if it is a live session of `userId`; false (nothing changed) for an
- * unknown id, an expired session or another user's. One store request.
+ * unknown id, an expired session or another user's. One store request; in stream mode one
+ * more before it, the stream append (a session of `userId` only: another user's id named
+ * here matches none of that user's tokens).
  */
 export async function revokeSession(deps: Deps, userId: string, sessionId: string): Promise<boolean> {
+  await appendRevocations(deps, { userId, sessionIds: [sessionId] });
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,
@@ -284,7 +298,7 @@ async function overSessionIndex<T>(
 
 /**
  * Revokes every session of a user (all but `except`, when given); returns how many. Two store requests: the index, then one
- * script over its sessions. Logins that land in between are caught by another round (two more
+ * script over its sessions (stream mode: three, the stream append between them). Logins that land in between are caught by another round (two more
  * requests each, at most MAX_INDEX_ATTEMPTS rounds in all). Should logins keep landing after
  * that, the call still succeeds: every session that existed when it was asked is revoked, and
  * the newer ones are alive and listed (the index is never dropped while it holds any).
@@ -295,6 +309,9 @@ export async function revokeAllSessions(deps: Deps, userId: string, options: { e
     const index = await readSessionIndex(deps, userId);
     const ids = index.ids.filter((id) => id !== options.except);
     const keys = ids.map((id) => deps.keys.session(userId, id));
+    // In the stream first (stream mode: one more request per round): a fault between the two
+    // leaves sessions denied by the authorizer yet still in Redis, never the reverse.
+    await appendRevocations(deps, { userId, sessionIds: ids });
     const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), ...keys], [
       ids.join(' '),
       options.except ?? '',

@@ -43,6 +43,12 @@ export interface RedisKeys {
    * identifier goes in as {@link rateLimitIdentifier}.
    */
   rateLimit(name: string): string;
+  /**
+   * Stream of revocations (AUTHORIZER_REVOCATION=stream; lib/sessions/revocation-stream.ts),
+   * trimmed to the access token lifetime. One key for the whole service, so one Cluster slot
+   * (its own hash tag): never in a script with a user's keys. Untagged by user.
+   */
+  revocations(): string;
 }
 
 /**
@@ -64,5 +70,6 @@ export function createKeys(prefix: string): RedisKeys {
     accountToken: (userId, purpose) => `${tagged(userId)}token:${purpose}`,
     mfaChallenge: (userId, secretHash) => `${tagged(userId)}mfa:${secretHash}`,
     rateLimit: (name) => `${base}rl:${name}`,
+    revocations: () => `${base}{revocations}`,
   };
 }
