@@ -22,7 +22,7 @@ import { readRevocations, type StreamEntry } from './revocation-stream';
  *   pruned at every poll (entries arrive in id order, so pruning walks from the oldest).
  */
 export class RevocationFollower {
-  /** `<user id>.<session id>` of a revoked session → the entry's time (ms, Redis clock). Insertion order = stream order. */
+  /** `<user id>.<session id>` of a revoked session → the entry's time in whole seconds (a small integer: no heap number), Redis clock. Insertion order = stream order. */
   private readonly sessions = new Map<string, number>();
   /** User id → { every token issued at or before `before` (ms) is revoked; entry time }. */
   private readonly users = new Map<string, { before: number; atMs: number }>();
@@ -88,7 +88,7 @@ export class RevocationFollower {
       const key = `${entry.userId}.${sessionId}`;
       // Re-inserted, so the map stays in entry order for pruning.
       this.sessions.delete(key);
-      this.sessions.set(key, entry.atMs);
+      this.sessions.set(key, Math.floor(entry.atMs / 1000));
     }
     if (entry.issuedBefore !== undefined) {
       const before = Math.max(entry.issuedBefore, this.users.get(entry.userId)?.before ?? 0);
@@ -98,8 +98,9 @@ export class RevocationFollower {
   }
 
   private prune(since: number): void {
-    for (const [id, atMs] of this.sessions) {
-      if (atMs >= since) break;
+    const sinceSeconds = Math.floor(since / 1000);
+    for (const [id, atSeconds] of this.sessions) {
+      if (atSeconds >= sinceSeconds) break;
       this.sessions.delete(id);
     }
     for (const [id, user] of this.users) {
