@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { StoreUnavailableError } from '../errors';
-import { readRevocations, type StreamEntry } from './revocation-stream';
+import { readRevocations, REVOCATION_PAGE_SIZE, type StreamEntry } from './revocation-stream';
 
 /**
  * A stream-mode authorizer container's view of the revocation stream (SPEC "Revocation
@@ -8,7 +8,8 @@ import { readRevocations, type StreamEntry } from './revocation-stream';
  * (config.revocation.windowMs), kept in memory, brought up to date by one request (XRANGE
  * from the last id seen) at most every REVOCATION_POLL_MS.
  *
- * - Cold start: the first decision loads the whole window in one request.
+ * - Cold start: the first decision loads the whole window in one request (in pages of
+ *   REVOCATION_PAGE_SIZE when it holds more).
  * - Between polls a decision costs no Redis request.
  * - A poll is due once the last successful one was SENT at least REVOCATION_POLL_MS ago; the
  *   decision that finds it due waits for it (concurrent decisions share one poll). What a
@@ -70,13 +71,19 @@ export class RevocationFollower {
     const sentAt = this.deps.clock.now();
     const since = sentAt - this.deps.config.revocation.windowMs;
     this.polls++;
-    let entries: StreamEntry[];
-    try {
-      entries = await readRevocations(this.deps.redis, this.deps.keys, this.lastId, since);
-    } catch {
-      return;
+    // A full page means more may follow: read on from its last id (a cold start of a window
+    // beyond REVOCATION_PAGE_SIZE, or a container that fell behind). The freshness proven is
+    // the first page's send time, reached only once the stream has been read to its end.
+    for (;;) {
+      let entries: StreamEntry[];
+      try {
+        entries = await readRevocations(this.deps.redis, this.deps.keys, this.lastId, since);
+      } catch {
+        return;
+      }
+      for (const entry of entries) this.add(entry);
+      if (entries.length < REVOCATION_PAGE_SIZE) break;
     }
-    for (const entry of entries) this.add(entry);
     this.prune(since);
     if (sentAt > this.syncedAt) this.syncedAt = sentAt;
   }

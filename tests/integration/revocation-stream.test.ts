@@ -16,7 +16,7 @@ import { authorize, login, logout, logoutAll, refresh, revokeMySession, type Tok
 import type { Deps } from '../../lib/deps';
 import { confirmTotp, enrollTotp } from '../../lib/mfa/mfa';
 import { revocationFollowerOf } from '../../lib/sessions/revocation-follower';
-import { readRevocations, revokeUserTokensBefore } from '../../lib/sessions/revocation-stream';
+import { readRevocations, REVOCATION_PAGE_SIZE, revokeUserTokensBefore } from '../../lib/sessions/revocation-stream';
 import { revokeAllSessions } from '../../lib/sessions/sessions';
 import { createTestDeps, testContext } from '../support/deps';
 import { inbox, tokenIn } from '../support/inbox';
@@ -168,6 +168,25 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
       expect(await authorize(container, other.tokens.accessToken)).toBeNull();
     });
     expect(warm.requests).toEqual({});
+  });
+
+  it('a window beyond one page loads in pages of REVOCATION_PAGE_SIZE (a revocation on the last page is seen)', async () => {
+    const stats = gatewayStatsClient(store.env);
+    const env = { ...store.env, ...STREAM, REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:` };
+    const writer = await createTestDeps(env);
+    const { tokens } = await registerAndLogin(writer);
+    const doomed = await registerAndLogin(writer);
+    for (let done = 0; done < REVOCATION_PAGE_SIZE; done += 1000) {
+      const pipeline = writer.redis.pipeline();
+      for (let i = done; i < done + 1000; i++) pipeline.xadd(writer.keys.revocations(), '*', { u: `user${i}`, s: `session${i}` });
+      await pipeline.exec();
+    }
+    await logout(writer, principalOf(doomed.tokens), testContext());
+    const container = await createTestDeps(env);
+    const cold = await stats.around(async () => expect(await authorize(container, tokens.accessToken)).not.toBeNull());
+    expect(cold.commands).toEqual({ XRANGE: 2 });
+    expect(revocationFollowerOf(container).size).toBe(REVOCATION_PAGE_SIZE + 1);
+    expect(await authorize(container, doomed.tokens.accessToken)).toBeNull();
   });
 
   it('strict mode (the default): exactly one read per decision, and revoking paths append nothing', async () => {
