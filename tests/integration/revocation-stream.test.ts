@@ -8,7 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { generateSigningKey } from '../../dev/keys';
 import { deleteAccount } from '../../lib/account/account-deletion';
 import { changePassword } from '../../lib/account/password-change';
 import { forgotPassword, resetPassword } from '../../lib/account/password-reset';
@@ -19,6 +20,7 @@ import { revocationFollowerOf } from '../../lib/sessions/revocation-follower';
 import { readRevocations, REVOCATION_PAGE_SIZE, revokeUserTokensBefore } from '../../lib/sessions/revocation-stream';
 import { revokeAllSessions } from '../../lib/sessions/sessions';
 import { createTestDeps, testContext } from '../support/deps';
+import { setProcessEnv } from '../unit/process-env';
 import { inbox, tokenIn } from '../support/inbox';
 import { stepAt, totpCode } from '../support/totp';
 import { expectAuthError, gatewayStatsClient, NO_LIMITS, PASSWORD, registerAndLogin, sleep, startOwnStore, type OwnStore } from './helpers';
@@ -204,9 +206,9 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(await readRevocations(deps.redis, deps.keys, null, 0)).toEqual([]);
   });
 
-  it('stream mode appends first: logout 2 requests (XADD, then the script), logout-all 3', async () => {
+  it('stream mode appends first: logout and revoke one 2 requests (XADD, then the script), logout-all 3, refresh 1, reuse detected 2', async () => {
     const stats = gatewayStatsClient(store.env);
-    const deps = await createTestDeps({ ...store.env, ...STREAM });
+    const deps = await createTestDeps({ ...store.env, ...STREAM, REFRESH_REUSE_INTERVAL_SECONDS: '0' });
     // Scripts warm (EVALSHA, never NOSCRIPT + EVAL), as in request-counts.test.ts.
     const warm = await registerAndLogin(deps);
     await logout(deps, principalOf(warm.tokens), testContext());
@@ -217,7 +219,19 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     const out = await stats.around(() => logout(deps, principalOf(other), testContext()));
     expect(out.requests).toEqual({ '/': 2 });
     expect(out.commands).toEqual({ XADD: 1, EVALSHA: 1 });
-    const all = await stats.around(() => logoutAll(deps, principalOf(tokens), testContext()));
+    const third = await login(deps, { email, password: PASSWORD }, testContext());
+    const one = await stats.around(() => revokeMySession(deps, principalOf(tokens), third.sessionId, testContext()));
+    expect(one.requests).toEqual({ '/': 2 });
+    expect(one.commands).toEqual({ XADD: 1, EVALSHA: 1 });
+    // Refresh: the rotation alone; reuse detected: the rotation script, then the append.
+    const rotated = await refresh(deps, tokens.refreshToken, testContext());
+    const rotation = await stats.around(() => refresh(deps, rotated.refreshToken, testContext()));
+    expect(rotation.commands).toEqual({ EVALSHA: 1 });
+    const reuse = await stats.around(() => expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused'));
+    expect(reuse.requests).toEqual({ '/': 2 });
+    expect(reuse.commands).toEqual({ EVALSHA: 1, XADD: 1 });
+    const fresh = await login(deps, { email, password: PASSWORD }, testContext());
+    const all = await stats.around(() => logoutAll(deps, principalOf(fresh), testContext()));
     expect(all.requests).toEqual({ '/': 3 });
     expect(all.commands).toEqual({ ZRANGE: 1, XADD: 1, EVALSHA: 1 });
   });
@@ -303,6 +317,72 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(Number(await deps.redis.xlen(key))).toBe(1);
     const [entry] = await readRevocations(deps.redis, deps.keys, null, 0);
     expect(entry?.userId).toBe('someone');
+  });
+});
+
+describe('the authorizer function (functions/authorizer.ts) in stream mode', () => {
+  let store: OwnStore;
+  beforeAll(async () => {
+    store = await startOwnStore();
+  });
+  afterAll(() => store?.stop());
+
+  /** A payload 2.0 REQUEST event as API Gateway sends it. */
+  const v2Event = (token: string) =>
+    ({
+      version: '2.0',
+      type: 'REQUEST',
+      routeArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/$default/GET/auth/me',
+      identitySource: [`Bearer ${token}`],
+      routeKey: 'GET /auth/me',
+      rawPath: '/auth/me',
+      rawQueryString: '',
+      headers: { authorization: `Bearer ${token}` },
+      requestContext: { requestId: 'it', http: { sourceIp: '203.0.113.7', userAgent: 'vitest' } },
+    }) as never;
+
+  it('allows with the context, denies a logged-out session within the bound, and denies (never throws) once its view is stale', async () => {
+    const { privateJwk, publicJwk } = await generateSigningKey('EdDSA');
+    const env = { ...store.env, ...STREAM, REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:`, JWT_PRIVATE_KEY: JSON.stringify(privateJwk) };
+    const writer = await createTestDeps(env);
+    const { tokens } = await registerAndLogin(writer);
+    const other = await login(writer, { email: tokens.user.email, password: PASSWORD }, testContext());
+
+    const restore = setProcessEnv({ UPSTASH_REDIS_REST_URL: env.UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
+      REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX, JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: undefined, JWT_PUBLIC_KEY: JSON.stringify(publicJwk),
+      JWT_ISSUER: writer.config.jwtIssuer, JWT_AUDIENCE: writer.config.jwtAudience, AUTHORIZER_REVOCATION: 'stream',
+      REVOCATION_POLL_MS: String(POLL_MS), REVOCATION_MAX_STALENESS_MS: String(MAX_STALENESS_MS) });
+    vi.resetModules();
+    try {
+      const { handler } = await import('../../functions/authorizer');
+      const decide = async (token: string) => (await handler(v2Event(token))) as { isAuthorized: boolean; context: Record<string, unknown> };
+      expect(await decide(tokens.accessToken)).toEqual({ isAuthorized: true, context: { userId: tokens.user.id, sessionId: tokens.sessionId, aal: 1, amr: 'pwd' } });
+      expect((await decide(other.accessToken)).isAuthorized).toBe(true);
+
+      await logout(writer, principalOf(other), testContext());
+      const started = performance.now();
+      while ((await decide(other.accessToken)).isAuthorized) {
+        expect(performance.now() - started).toBeLessThanOrEqual(POLL_MS + 250);
+        await sleep(10);
+      }
+      expect((await decide(tokens.accessToken)).isAuthorized).toBe(true);
+
+      await store.closeGateway();
+      try {
+        const closed = performance.now();
+        while ((await decide(tokens.accessToken)).isAuthorized) {
+          expect(performance.now() - closed).toBeLessThanOrEqual(MAX_STALENESS_MS + 100);
+          await sleep(20);
+        }
+        expect(await decide(tokens.accessToken)).toEqual({ isAuthorized: false, context: {} });
+      } finally {
+        await store.restartGateway();
+        await store.waitUntilServing();
+      }
+      expect((await decide(tokens.accessToken)).isAuthorized).toBe(true);
+    } finally {
+      restore();
+    }
   });
 });
 
