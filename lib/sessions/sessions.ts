@@ -12,7 +12,7 @@ import { REVOKE_SESSION } from '../store/scripts/revoke-session';
 import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
-import { appendRevocations } from './revocation-stream';
+import { appendRevocations, streamsRevocations } from './revocation-stream';
 import { readUser, type RegisteredUser, type User } from '../users/users';
 
 /** How many rotation times a session keeps: tokens this many generations back can still get grace. */
@@ -257,10 +257,16 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
  * Revokes one session if it is a live session of `userId`; false (nothing changed) for an
  * unknown id, an expired session or another user's. One store request; in stream mode one
  * more before it, the stream append (a session of `userId` only: another user's id named
- * here matches none of that user's tokens).
+ * here matches none of that user's tokens). `options.clientChosen`: the id comes from the
+ * client (revoke one), so in stream mode the session is first read (one more request) and an
+ * id that names no live session of the user's answers false with nothing appended: a caller
+ * cannot fill every authorizer's memory with made-up ids.
  */
-export async function revokeSession(deps: Deps, userId: string, sessionId: string): Promise<boolean> {
-  await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+export async function revokeSession(deps: Deps, userId: string, sessionId: string, options: { clientChosen?: boolean } = {}): Promise<boolean> {
+  if (streamsRevocations(deps)) {
+    if (options.clientChosen && !(await isSessionLive(deps, userId, sessionId))) return false;
+    await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+  }
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,

@@ -206,7 +206,7 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(await readRevocations(deps.redis, deps.keys, null, 0)).toEqual([]);
   });
 
-  it('stream mode appends first: logout and revoke one 2 requests (XADD, then the script), logout-all 3, refresh 1, reuse detected 2', async () => {
+  it('stream mode appends first: logout 2 requests (XADD, then the script), revoke one 3 (the session read first), logout-all 3, refresh 1, reuse detected 2', async () => {
     const stats = gatewayStatsClient(store.env);
     const deps = await createTestDeps({ ...store.env, ...STREAM, REFRESH_REUSE_INTERVAL_SECONDS: '0' });
     // Scripts warm (EVALSHA, never NOSCRIPT + EVAL), as in request-counts.test.ts.
@@ -220,9 +220,12 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(out.requests).toEqual({ '/': 2 });
     expect(out.commands).toEqual({ XADD: 1, EVALSHA: 1 });
     const third = await login(deps, { email, password: PASSWORD }, testContext());
+    // Revoke one: the id comes from the client, so the session is read first; an unknown id appends nothing.
     const one = await stats.around(() => revokeMySession(deps, principalOf(tokens), third.sessionId, testContext()));
-    expect(one.requests).toEqual({ '/': 2 });
-    expect(one.commands).toEqual({ XADD: 1, EVALSHA: 1 });
+    expect(one.requests).toEqual({ '/': 3 });
+    expect(one.commands).toEqual({ HMGET: 1, XADD: 1, EVALSHA: 1 });
+    const unknown = await stats.around(() => expectAuthError(revokeMySession(deps, principalOf(tokens), 'AAAAAAAAAAAAAAAAAAAAAA', testContext()), 'not_found'));
+    expect(unknown.commands).toEqual({ HMGET: 1 });
     // Refresh: the rotation alone; reuse detected: the rotation script, then the append.
     const rotated = await refresh(deps, tokens.refreshToken, testContext());
     const rotation = await stats.around(() => refresh(deps, rotated.refreshToken, testContext()));
