@@ -239,6 +239,21 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(all.commands).toEqual({ ZRANGE: 1, XADD: 1, EVALSHA: 1 });
   });
 
+  it('a login that evicts by the session cap: one request more than in strict mode (the append after the script)', async () => {
+    const stats = gatewayStatsClient(store.env);
+    const counts: Record<string, number> = {};
+    for (const mode of ['strict', 'stream'] as const) {
+      const deps = await createTestDeps({ ...store.env, ...STREAM, AUTHORIZER_REVOCATION: mode, MAX_SESSIONS_PER_USER: '1' });
+      const { email } = await registerAndLogin(deps);
+      await login(deps, { email, password: PASSWORD }, testContext());
+      const seen = await stats.around(() => login(deps, { email, password: PASSWORD }, testContext()));
+      counts[mode] = Object.values(seen.requests).reduce((sum, n) => sum + n, 0);
+      if (mode === 'stream') expect(seen.commands.XADD).toBe(1);
+      else expect(seen.commands.XADD).toBeUndefined();
+    }
+    expect(counts).toEqual({ strict: 3, stream: 4 });
+  });
+
   it('a container whose polls fail denies once its last good poll is older than REVOCATION_MAX_STALENESS_MS, and allows again after one succeeds', async () => {
     const env = { ...store.env, ...STREAM, REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:` };
     const writer = await createTestDeps(env);
