@@ -2,7 +2,7 @@
  * `npm run bench`: the service's performance figures on this machine, printed as a table and
  * written to bench/results.json. Starts its own redis-server and Upstash-REST gateway (and,
  * for the end-to-end figures, a serverless-offline stack per algorithm on ports 3200/3210);
- * only ever talks to 127.0.0.1, for a bounded number of requests. About 2½ minutes.
+ * only ever talks to 127.0.0.1, for a bounded number of requests. About 4 minutes (1½ of them the revocation sections).
  *
  *   npm run bench                      full run, writes bench/results.json
  *   npm run bench -- --quick           rough pass (fewer, shorter runs), writes nothing
