@@ -2,11 +2,13 @@
  * `npm run bench`: the service's performance figures on this machine, printed as a table and
  * written to bench/results.json. Starts its own redis-server and Upstash-REST gateway (and,
  * for the end-to-end figures, a serverless-offline stack per algorithm on ports 3200/3210);
- * only ever talks to 127.0.0.1, for a bounded number of requests. About 2½ minutes.
+ * only ever talks to 127.0.0.1, for a bounded number of requests. About 4 minutes (1½ of them the revocation sections).
  *
  *   npm run bench                      full run, writes bench/results.json
  *   npm run bench -- --quick           rough pass (fewer, shorter runs), writes nothing
  *   npm run bench -- --no-e2e          without serverless-offline
+ *   npm run bench -- --only=revocation the revocation stream sections only (docs/revocation.md);
+ *                                      prints its tables, writes nothing (add --quick: fewer trials)
  *   BENCH_DEBUG=1 npm run bench        show the functions' and serverless-offline's output
  *
  * Every figure is the median of several runs. See docs/performance.md for what they mean.
@@ -21,6 +23,7 @@ import { startRedisCluster } from '../dev/redis-cluster';
 import { startRedisServer } from '../dev/redis-server';
 import { buildBundles, measureColdStarts, type Bundle, type ColdStart } from './cold-start';
 import { measureEndToEnd, type EndToEnd } from './end-to-end';
+import { measureRevocation, renderRevocation, REVOCATION_PLANS, type RevocationFigures } from './revocation';
 import { measureFootprint, measureThroughput, type StorageFigures, type Throughput } from './storage';
 import { ALGORITHMS, BENCH_BCRYPT_COST, functionEnv, machineInfo, round, type Algorithm } from './support';
 import type { WorkerPlan, WorkerResult } from './worker';
@@ -28,6 +31,8 @@ import type { WorkerPlan, WorkerResult } from './worker';
 const ROOT = path.resolve(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
 const SKIP_E2E = process.argv.includes('--no-e2e');
+const ONLY = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const REVOCATION_PLAN = REVOCATION_PLANS[QUICK ? 'quick' : 'full'];
 
 const WORKER_PLAN: WorkerPlan = QUICK
   ? { runs: 3, sequentialDecisions: 500, concurrentDecisions: 1000, concurrency: 16, transportRuns: 3, transportDecisions: 500, refreshesPerRun: 200, loginPairs: { 10: 3 }, countRepeats: 2 }
@@ -68,11 +73,42 @@ interface Results {
   bundles: Record<string, { bytes: number; kib: number }>;
   storage: StorageFigures;
   throughput: { single: Throughput; cluster: Throughput };
+  revocation: RevocationFigures;
   targets: { target: string; measured: string; met: boolean }[];
   durationSeconds: number;
 }
 
+/** `--only=revocation`: the revocation stream sections alone, printed; bench/results.json is left as it is. */
+async function onlyRevocation(): Promise<void> {
+  const redis = await startRedisServer({ dir: path.join(ROOT, '.tmp') });
+  const token = randomBytes(24).toString('base64url');
+  const gateway = await startGateway({ redisPort: redis.port, token });
+  try {
+    const envs = {} as Record<Algorithm, Record<string, string>>;
+    for (const algorithm of ALGORITHMS) envs[algorithm] = await functionEnv(algorithm, gateway.url, token, 'smtp://127.0.0.1:1');
+    const figures = await measureRevocation(envs, REVOCATION_PLAN);
+    const lines: string[] = [];
+    renderRevocation(figures, tableInto(lines), lines);
+    const machine = machineInfo();
+    process.stdout.write(`Machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' / ')}; ${machine.date}.\n\n${lines.join('\n')}\n`);
+    log('done (--only=revocation: bench/results.json not written)');
+  } finally {
+    await gateway.close();
+    await redis.stop();
+  }
+}
+
+function tableInto(lines: string[]) {
+  return (header: string[], rows: (string | number)[][]) => {
+    lines.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
+    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+    lines.push('');
+  };
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'revocation') return onlyRevocation();
+  if (ONLY) throw new Error(`--only=${ONLY}: the only section that runs alone is "revocation"`);
   const started = performance.now();
   const machine = machineInfo();
   log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}${QUICK ? ' (quick)' : ''}`);
@@ -85,6 +121,7 @@ async function main(): Promise<void> {
   let bundles: Bundle[] = [];
   let storage: StorageFigures | undefined;
   const throughput = {} as Results['throughput'];
+  let revocation: RevocationFigures | undefined;
   const envs = {} as Record<Algorithm, Record<string, string>>;
   try {
     for (const algorithm of ALGORITHMS) {
@@ -102,6 +139,7 @@ async function main(): Promise<void> {
     storage = await measureFootprint(envs.EdDSA);
     log(`throughput: authorize() and refresh(), c=${THROUGHPUT_PLAN.concurrency}, single redis-server`);
     throughput.single = await measureThroughput(envs.EdDSA, THROUGHPUT_PLAN);
+    revocation = await measureRevocation(envs, REVOCATION_PLAN);
   } finally {
     await gateway.close();
     await maildev.stop();
@@ -137,6 +175,7 @@ async function main(): Promise<void> {
     bundles: Object.fromEntries(bundles.map((bundle) => [bundle.name, { bytes: bundle.bytes, kib: round(bundle.bytes / 1024, 1) }])),
     storage: storage!,
     throughput,
+    revocation: revocation!,
     targets: [],
     durationSeconds: 0,
   };
@@ -175,6 +214,14 @@ function evaluateTargets(results: Results): Results['targets'] {
       );
     }
   }
+  const { revocation } = results;
+  add(
+    `stream mode: revocation seen within REVOCATION_MAX_STALENESS_MS (${revocation.maxStalenessMs} ms)`,
+    `max ${revocation.delay.maxMs} ms, p99 ${revocation.delay.p99Ms} ms over ${revocation.delay.samples}`,
+    revocation.delay.maxMs <= revocation.maxStalenessMs,
+  );
+  const streamRequests = Math.max(...ALGORITHMS.flatMap((a) => [revocation.decisions[a].stream.c1.requestsPerDecision, revocation.decisions[a].stream.cN.requestsPerDecision]));
+  add('stream mode: < 0.01 Redis requests per decision (c=1 and c=16)', `max ${streamRequests}`, streamRequests < 0.01);
   for (const footprint of results.storage.perSession) {
     add(`session ≤ 2 KiB after ${footprint.refreshes} refreshes (hash + index)`, `${footprint.total} B`, footprint.total <= SESSION_BYTES_LIMIT);
   }
@@ -300,6 +347,8 @@ function renderTable(results: Results): string {
     ]);
     lines.push(`End to end: ${E2E_PLAN.connections} connections, ${E2E_PLAN.seconds} s per run, median of ${E2E_PLAN.runs} runs after a 1 s warm-up; serverless-offline --useInProcess, so its own overhead dominates.`, '');
   }
+
+  renderRevocation(results.revocation, table, lines);
 
   table(['Target', 'measured', 'met'], results.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**']));
   return lines.join('\n');

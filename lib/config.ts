@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { CLOCK_TOLERANCE_SECONDS } from './tokens/access-token';
 import { deriveKey, deriveRefreshTokenKey } from './tokens/refresh-token';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'HS256';
@@ -133,7 +134,32 @@ export interface Config {
   corsAllowedOrigins: string[];
   /** Where login puts the refresh token when the client does not say: body or cookie. */
   defaultRefreshTransport: 'body' | 'cookie';
+  /**
+   * AUTHORIZER_REVOCATION: `strict` (one session read per decision) or `stream` (the authorizer
+   * follows the revocation stream and decides from memory; every revoking function appends to
+   * the stream first). A setting, not a secret: every function gets it (serverless.yml &settings).
+   */
+  revocation: RevocationSettings;
 }
+
+export interface RevocationSettings {
+  mode: 'strict' | 'stream';
+  /** REVOCATION_POLL_MS: a stream-mode authorizer reads the stream at most this often. */
+  pollMs: number;
+  /** REVOCATION_MAX_STALENESS_MS: past this without a successful poll, it denies. */
+  maxStalenessMs: number;
+  /**
+   * How long a revocation stays in the stream and in the authorizers' memory: the access
+   * token lifetime, plus the verification's clock tolerance, plus a margin for clock skew
+   * between the functions and Redis (an access token is accepted at most that long after its
+   * session was revoked, so an older entry can no longer matter).
+   */
+  windowMs: number;
+}
+
+/** What {@link RevocationSettings.windowMs} adds to the access token lifetime, for clock skew between machines. */
+export const REVOCATION_SKEW_MARGIN_MS = 60_000;
+
 
 type Env = Record<string, string | undefined>;
 
@@ -195,7 +221,19 @@ export function loadConfig(env: Env = process.env, wanted: ConfigNeeds = ALL_NEE
     stepUpMaxAgeSeconds: integer(env, 'STEP_UP_MAX_AGE_SECONDS', 900, 30, 86_400),
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     defaultRefreshTransport: oneOf(env, 'REFRESH_TOKEN_TRANSPORT', ['body', 'cookie'] as const, 'body'),
+    revocation: revocationSettings(env, accessTokenTtlSeconds),
   };
+}
+
+function revocationSettings(env: Env, accessTokenTtlSeconds: number): RevocationSettings {
+  const mode = oneOf(env, 'AUTHORIZER_REVOCATION', ['strict', 'stream'] as const, 'strict');
+  const pollMs = integer(env, 'REVOCATION_POLL_MS', 1000, 100, 60_000);
+  const maxStalenessMs = integer(env, 'REVOCATION_MAX_STALENESS_MS', 3000, 200, 300_000);
+  // A bound below the poll interval would deny between every two polls.
+  if (maxStalenessMs < pollMs) {
+    throw new ConfigError(`REVOCATION_MAX_STALENESS_MS (${maxStalenessMs}) must be at least REVOCATION_POLL_MS (${pollMs}).`);
+  }
+  return { mode, pollMs, maxStalenessMs, windowMs: (accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000 + REVOCATION_SKEW_MARGIN_MS };
 }
 
 /**

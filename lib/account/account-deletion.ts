@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { StoreUnavailableError } from '../errors';
 import type { RequestContext } from '../log';
 import type { Principal } from '../auth';
+import { appendRevocations } from '../sessions/revocation-stream';
 import { readSessionIndex, revokeAllSessions } from '../sessions/sessions';
 import { ACCOUNT_TOKEN_PURPOSES } from '../store/keys';
 import { runScript } from '../store/redis';
@@ -41,6 +42,7 @@ export async function removeUser(deps: Deps, user: { id: string; email: string }
     // Sessions made meanwhile (none can be, with the password index gone, but a login that
     // read it just before may still land) are handed over too.
     const { ids, keys } = await readSessionIndex(deps, user.id);
+    await appendRevocations(deps, { userId: user.id, sessionIds: ids });
     const [outcome] = await runScript<string[]>(deps.redis, DELETE_USER, [deps.keys.user(user.id), deps.keys.userSessions(user.id), ...ownKeys, ...keys], [ids.join(' ')]);
     if (outcome === 'deleted') return;
   }

@@ -2,6 +2,7 @@ import { removeUser } from '../account/account-deletion';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import { securityEvent, securityEventArgs } from '../security/events';
+import { revokeUserTokensBefore } from '../sessions/revocation-stream';
 import { listSessions, revokeAllSessions, type SessionView } from '../sessions/sessions';
 import { readHashFields, runScript } from '../store/redis';
 import { USER_FIELDS } from '../store/schema';
@@ -70,6 +71,9 @@ export async function revokeUserSessions(deps: Deps, userId: string): Promise<nu
  */
 export async function disableUser(deps: Deps, userId: string, reason: string): Promise<AdminUser> {
   await setDisabled(deps, userId, true, reason);
+  // Stream mode: every token of the user issued until now is revoked by one user-level entry,
+  // before the sessions go (a no-op in strict mode, where the sessions' removal is enough).
+  await revokeUserTokensBefore(deps, userId);
   await revokeAllSessions(deps, userId);
   return getUserById(deps, userId);
 }
@@ -83,6 +87,7 @@ export async function enableUser(deps: Deps, userId: string): Promise<AdminUser>
 /** Deletes the user as the account deletion does: every key of the user goes. */
 export async function deleteUser(deps: Deps, userId: string): Promise<void> {
   const user = await getUserById(deps, userId);
+  await revokeUserTokensBefore(deps, userId);
   await removeUser(deps, user);
 }
 

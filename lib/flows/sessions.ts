@@ -60,11 +60,12 @@ export function listMySessions(deps: Deps, principal: Principal): Promise<Sessio
 
 /**
  * Revokes one of the caller's sessions. Fails with `not_found` (changing nothing) when the
- * id is not a live session of the caller's. One store request.
+ * id is not a live session of the caller's. One store request (stream mode: three, the
+ * session's read, the stream append, the revocation).
  */
 export async function revokeMySession(deps: Deps, principal: Principal, sessionId: string, context: RequestContext): Promise<void> {
   const event = securityEvent(deps, 'session_revoked', context, { sessionId });
-  if (!(await revokeSession(deps, principal.userId, sessionId, { event }))) throw new AuthError('not_found', 'No such session.');
+  if (!(await revokeSession(deps, principal.userId, sessionId, { event, clientChosen: sessionId !== principal.sessionId }))) throw new AuthError('not_found', 'No such session.');
   deps.logger.event('session_revoked', context, { outcome: 'success', userId: principal.userId, sessionId });
 }
 

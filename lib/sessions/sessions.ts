@@ -13,6 +13,7 @@ import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
 import { securityEvent, securityEventArgs, type SecurityEvent } from '../security/events';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
+import { appendRevocations, streamsRevocations } from './revocation-stream';
 import { readUser, type RegisteredUser, type User } from '../users/users';
 
 /** How many rotation times a session keeps: tokens this many generations back can still get grace. */
@@ -186,6 +187,10 @@ export async function openSession(
     if (outcome === 'unverified') throw new AuthError('email_not_verified');
     if (outcome === 'created') {
       const [email, ...evicted] = rest as [string, ...string[]];
+      // Found by the script, so in the stream only after it: should this append fail, the
+      // login answers 503 and the evicted session's access tokens live on in stream-mode
+      // authorizers at most until they expire (docs/revocation.md).
+      await appendRevocations(deps, { userId: user.id, sessionIds: evicted });
       return {
         sessionId,
         user: { id: user.id, email },
@@ -250,16 +255,31 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
   }
   if (outcome === 'limited') return { outcome, sessionId, retryAfterMs: Number(first) };
   // {'reused', userId, email}
-  if (outcome === 'reused') return { outcome, sessionId, userId, email: expiresAt ?? '' };
+  if (outcome === 'reused') {
+    // The script found the reuse and revoked the session; the stream learns of it before the
+    // caller hears `token_reused`. Should the append fail: 503, and the session's access
+    // tokens live on in stream-mode authorizers at most until they expire (docs/revocation.md).
+    await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+    return { outcome, sessionId, userId, email: expiresAt ?? '' };
+  }
   return { outcome: 'invalid', sessionId };
 }
 
 /**
  * Revokes one session if it is a live session of `userId`; false (nothing changed) for an
  * unknown id, an expired session or another user's. One store request; `options.event` is
- * recorded in the user's security events by the same script when a session was revoked.
+ * recorded in the user's security events by the same script when a session was revoked. In
+ * stream mode one more before it, the stream append (a session of `userId` only: another
+ * user's id named here matches none of that user's tokens). `options.clientChosen`: the id
+ * comes from the client (revoke one), so in stream mode the session is first read (one more
+ * request) and an id that names no live session of the user's answers false with nothing
+ * appended: a caller cannot fill every authorizer's memory with made-up ids.
  */
-export async function revokeSession(deps: Deps, userId: string, sessionId: string, options: { event?: SecurityEvent } = {}): Promise<boolean> {
+export async function revokeSession(deps: Deps, userId: string, sessionId: string, options: { event?: SecurityEvent; clientChosen?: boolean } = {}): Promise<boolean> {
+  if (streamsRevocations(deps)) {
+    if (options.clientChosen && !(await isSessionLive(deps, userId, sessionId))) return false;
+    await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+  }
   const revoked = await runScript<number>(
     deps.redis,
     REVOKE_SESSION,
@@ -302,7 +322,7 @@ async function overSessionIndex<T>(
 
 /**
  * Revokes every session of a user (all but `except`, when given); returns how many. Two store requests: the index, then one
- * script over its sessions. Logins that land in between are caught by another round (two more
+ * script over its sessions (stream mode: three, the stream append between them). Logins that land in between are caught by another round (two more
  * requests each, at most MAX_INDEX_ATTEMPTS rounds in all). Should logins keep landing after
  * that, the call still succeeds: every session that existed when it was asked is revoked, and
  * the newer ones are alive and listed (the index is never dropped while it holds any).
@@ -314,6 +334,9 @@ export async function revokeAllSessions(deps: Deps, userId: string, options: { e
     const index = await readSessionIndex(deps, userId);
     const ids = index.ids.filter((id) => id !== options.except);
     const keys = ids.map((id) => deps.keys.session(userId, id));
+    // In the stream first (stream mode: one more request per round): a fault between the two
+    // leaves sessions denied by the authorizer yet still in Redis, never the reverse.
+    await appendRevocations(deps, { userId, sessionIds: ids });
     const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), deps.keys.securityEvents(userId), ...keys], [
       ids.join(' '),
       options.except ?? '',

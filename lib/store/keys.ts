@@ -59,6 +59,12 @@ export interface RedisKeys {
    * identifier goes in as {@link rateLimitIdentifier}.
    */
   rateLimit(name: string): string;
+  /**
+   * Stream of revocations (AUTHORIZER_REVOCATION=stream; lib/sessions/revocation-stream.ts),
+   * trimmed to the access token lifetime. One key for the whole service, so one Cluster slot
+   * (its own hash tag): never in a script with a user's keys. Untagged by user.
+   */
+  revocations(): string;
 }
 
 /**
@@ -83,5 +89,6 @@ export function createKeys(prefix: string): RedisKeys {
     webauthnChallenge: (challenge) => `${base}{${challenge}}:webauthn`,
     securityEvents: (userId) => `${tagged(userId)}events`,
     rateLimit: (name) => `${base}rl:${name}`,
+    revocations: () => `${base}{revocations}`,
   };
 }

@@ -93,6 +93,24 @@ describe('loadConfig', () => {
     },
   );
 
+  describe('revocation (AUTHORIZER_REVOCATION)', () => {
+    it('is strict by default, polling every 1000 ms with a 3000 ms bound, the window the token lifetime plus tolerance and skew margin', () => {
+      expect(loadConfig(env()).revocation).toEqual({ mode: 'strict', pollMs: 1000, maxStalenessMs: 3000, windowMs: 965_000 });
+    });
+
+    it('reads stream mode and its tunables; the window follows ACCESS_TOKEN_TTL_SECONDS', () => {
+      const config = loadConfig(env({ AUTHORIZER_REVOCATION: 'stream', REVOCATION_POLL_MS: '250', REVOCATION_MAX_STALENESS_MS: '750', ACCESS_TOKEN_TTL_SECONDS: '300' }));
+      expect(config.revocation).toEqual({ mode: 'stream', pollMs: 250, maxStalenessMs: 750, windowMs: 365_000 });
+    });
+
+    it('refuses an unknown mode, a poll interval out of range, and a bound below the poll interval, naming the variable', () => {
+      expect(configErrorFor({ AUTHORIZER_REVOCATION: 'lazy' }).message).toMatch(/AUTHORIZER_REVOCATION must be one of strict, stream/);
+      expect(configErrorFor({ REVOCATION_POLL_MS: '10' }).message).toMatch(/REVOCATION_POLL_MS must be between 100 and 60000/);
+      expect(configErrorFor({ REVOCATION_MAX_STALENESS_MS: 'soon' }).message).toMatch(/REVOCATION_MAX_STALENESS_MS must be a whole number/);
+      expect(configErrorFor({ REVOCATION_POLL_MS: '2000', REVOCATION_MAX_STALENESS_MS: '1000' }).message).toMatch(/REVOCATION_MAX_STALENESS_MS \(1000\) must be at least REVOCATION_POLL_MS \(2000\)/);
+    });
+  });
+
   it('refuses a Redis URL that is not http(s)', () => {
     expect(configErrorFor({ UPSTASH_REDIS_REST_URL: 'redis://localhost:6379' }).message).toContain('UPSTASH_REDIS_REST_URL');
   });
