@@ -15,7 +15,10 @@ import { changePassword } from '../../lib/account/password-change';
 import { forgotPassword, resetPassword } from '../../lib/account/password-reset';
 import { authorize, login, logout, logoutAll, refresh, revokeMySession, type TokenResponse } from '../../lib/auth';
 import type { Deps } from '../../lib/deps';
+import { disableUser, deleteUser } from '../../lib/admin/admin';
 import { confirmTotp, enrollTotp } from '../../lib/mfa/mfa';
+import { passkeyLogin, passkeyLoginOptions, passkeyRegistrationOptions, registerPasskey } from '../../lib/passkeys/passkeys';
+import { softAuthenticator } from '../support/authenticator';
 import { revocationFollowerOf } from '../../lib/sessions/revocation-follower';
 import { readRevocations, REVOCATION_PAGE_SIZE, revokeUserTokensBefore } from '../../lib/sessions/revocation-stream';
 import { revokeAllSessions } from '../../lib/sessions/sessions';
@@ -138,6 +141,24 @@ describe('every revoking path is seen by a stream-mode authorizer within the bou
     await expectRevokedWithinBound(containers, [tokens, other], () => deleteAccount(writer, principalOf(tokens), { password: PASSWORD }, testContext()));
   });
 
+  it('the admin Lambda\'s disableUser and deleteUser', async () => {
+    const { writer, containers } = await deployment();
+    const disabled = await registerAndLogin(writer);
+    await expectRevokedWithinBound(containers, [disabled.tokens], () => disableUser(writer, disabled.userId, 'test'));
+    const deleted = await registerAndLogin(writer);
+    await expectRevokedWithinBound(containers, [deleted.tokens], () => deleteUser(writer, deleted.userId));
+  });
+
+  it('passkey sign-in sessions are revoked like any other (logout)', async () => {
+    const { writer, containers } = await deployment();
+    const { tokens } = await registerAndLogin(writer);
+    const authenticator = softAuthenticator({ origin: 'https://app.example.test' });
+    await registerPasskey(writer, principalOf(tokens), { response: authenticator.create(await passkeyRegistrationOptions(writer, principalOf(tokens))) }, testContext());
+    const options = await passkeyLoginOptions(writer, {}, testContext());
+    const viaPasskey = await passkeyLogin(writer, { challengeId: options.challengeId, response: authenticator.get(options) }, testContext());
+    await expectRevokedWithinBound(containers, [viaPasskey], () => logout(writer, principalOf(viaPasskey), testContext()));
+  });
+
   it('a user-level revocation (admin disable/delete: revokeUserTokensBefore, then revokeAllSessions)', async () => {
     const { writer, containers } = await deployment();
     const { email, tokens, userId } = await registerAndLogin(writer);
@@ -210,13 +231,16 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(await readRevocations(deps.redis, deps.keys, null, 0)).toEqual([]);
   });
 
-  it('stream mode appends first: logout 2 requests (XADD, then the script), revoke one 3 (the session read first), logout-all 3, refresh 1, reuse detected 2', async () => {
+  it('stream mode appends first: logout 2 requests (XADD, then the script), revoke one 3 (the session read first), logout-all 3, refresh 1, reuse detected 3', async () => {
     const stats = gatewayStatsClient(store.env);
     const deps = await createTestDeps({ ...store.env, ...STREAM, REFRESH_REUSE_INTERVAL_SECONDS: '0' });
     // Scripts warm (EVALSHA, never NOSCRIPT + EVAL), as in request-counts.test.ts.
     const warm = await registerAndLogin(deps);
     await logout(deps, principalOf(warm.tokens), testContext());
     await logoutAll(deps, principalOf(warm.tokens), testContext());
+    const reused = await registerAndLogin(deps);
+    await refresh(deps, reused.tokens.refreshToken, testContext());
+    await expectAuthError(refresh(deps, reused.tokens.refreshToken, testContext()), 'token_reused');
     const { email, tokens } = await registerAndLogin(deps);
     await login(deps, { email, password: PASSWORD }, testContext());
     const other = await login(deps, { email, password: PASSWORD }, testContext());
@@ -230,13 +254,14 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
     expect(one.commands).toEqual({ HMGET: 1, XADD: 1, EVALSHA: 1 });
     const unknown = await stats.around(() => expectAuthError(revokeMySession(deps, principalOf(tokens), 'AAAAAAAAAAAAAAAAAAAAAA', testContext()), 'not_found'));
     expect(unknown.commands).toEqual({ HMGET: 1 });
-    // Refresh: the rotation alone; reuse detected: the rotation script, then the append.
+    // Refresh: the rotation alone; reuse detected: the rotation script, then the append, then
+    // the user's security event (its notice is mail, not Redis).
     const rotated = await refresh(deps, tokens.refreshToken, testContext());
     const rotation = await stats.around(() => refresh(deps, rotated.refreshToken, testContext()));
     expect(rotation.commands).toEqual({ EVALSHA: 1 });
     const reuse = await stats.around(() => expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'token_reused'));
-    expect(reuse.requests).toEqual({ '/': 2 });
-    expect(reuse.commands).toEqual({ EVALSHA: 1, XADD: 1 });
+    expect(reuse.requests).toEqual({ '/': 3 });
+    expect(reuse.commands).toEqual({ EVALSHA: 2, XADD: 1 });
     const fresh = await login(deps, { email, password: PASSWORD }, testContext());
     const all = await stats.around(() => logoutAll(deps, principalOf(fresh), testContext()));
     expect(all.requests).toEqual({ '/': 3 });
