@@ -81,7 +81,7 @@ describe('the authorizer', () => {
     const token = await forge();
     const response = await me(token);
     expect(response.status, response.text).toBe(200);
-    expect(response.body).toEqual({ user: { ...victim.user, emailVerified: false, mfa: { totp: false }, createdAt: expect.any(String) }, session: { id: victim.sessionId, aal: 1, amr: ['pwd'] } });
+    expect(response.body).toEqual({ user: { ...victim.user, emailVerified: false, mfa: { totp: false }, passkeys: 0, createdAt: expect.any(String) }, session: { id: victim.sessionId, aal: 1, amr: ['pwd'] } });
     // The genuine token has the same header fields and claim names as the forged ones.
     expect(Object.keys(decodeJwtPart(victim.accessToken, 1)).sort()).toEqual(Object.keys(validClaims()).sort());
     expect(decodeJwtPart(victim.accessToken, 0)).toEqual(validHeader());

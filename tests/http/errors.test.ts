@@ -180,7 +180,7 @@ describe('the error table over HTTP', () => {
     const registered = await post('/auth/register', { email, password: PASSWORD, isAdmin: true, role: 'admin', id: 'chosen-id' });
     expect(registered.status, registered.text).toBe(201);
     expect(Object.keys(registered.body)).toEqual(['user']);
-    expect(Object.keys(registered.body.user).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'mfa']);
+    expect(Object.keys(registered.body.user).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'mfa', 'passkeys']);
     expect(registered.body.user.id).not.toBe('chosen-id');
     expect(registered.text).not.toContain('isAdmin');
     expect(registered.text).not.toContain('admin');

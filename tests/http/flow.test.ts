@@ -57,7 +57,7 @@ describe('the client flow', () => {
     const email = uniqueEmail('flow');
     const registered = await api('POST', '/auth/register', { json: { email: `  ${email.toUpperCase()} `, password: PASSWORD } });
     expect(registered.status, registered.text).toBe(201);
-    expect(registered.body).toEqual({ user: { id: expect.any(String), email, emailVerified: false, mfa: { totp: false }, createdAt: expect.any(String) } });
+    expect(registered.body).toEqual({ user: { id: expect.any(String), email, emailVerified: false, mfa: { totp: false }, passkeys: 0, createdAt: expect.any(String) } });
     const user = { id: registered.body.user.id as string, email };
     expect(new Date(registered.body.user.createdAt).toISOString()).toBe(registered.body.user.createdAt);
     expect(Math.abs(Date.parse(registered.body.user.createdAt) - Date.now())).toBeLessThan(60_000);
