@@ -84,6 +84,8 @@ export async function verifyEmail(deps: Deps, input: { token: unknown }, context
   const claim = await claimAccountToken(deps, parsed, 'email-change');
   if (!claim) throw new AuthError('invalid_token');
   const { user, previousEmail } = await confirmEmailChange(deps, claim, context);
+  // The new address is verified by the link: in the account's activity as any verification.
+  await recordSecurityEvent(deps, user.id, 'email_verified', context);
   await sendNotice(deps, mails.emailChanged(previousEmail), context, user.id);
   return user;
 }

@@ -34,6 +34,9 @@ export async function refresh(deps: Deps, refreshToken: string, context: Request
       await recordSecurityEvent(deps, result.userId, 'refresh_token_reused', context, { sessionId: result.sessionId });
       if (result.email) await sendSecurityNotice(deps, 'refresh_token_reused', result.email, context, { userId: result.userId });
       throw new AuthError('token_reused');
+    case 'disabled':
+      deps.logger.event('refresh', context, { outcome: 'denied', userId: result.userId, sessionId: result.sessionId, reason: 'account_disabled' });
+      throw new AuthError('account_disabled');
     case 'invalid':
       deps.logger.event('refresh', context, { outcome: 'failure', sessionId: result.sessionId, reason: 'invalid_token' });
       throw new AuthError('invalid_token');

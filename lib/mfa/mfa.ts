@@ -8,7 +8,7 @@ import { readHashFields, runScript } from '../store/redis';
 import { SECOND_FACTOR } from '../store/scripts/second-factor';
 import { TOTP_SETTINGS } from '../store/scripts/totp-settings';
 import { findUserById } from '../users/users';
-import { recordSecurityEvent } from '../security/events';
+import { recordSecurityEvent, securityEvent } from '../security/events';
 import { sendSecurityNotice } from '../security/notices';
 import { parseMfaToken, type PendingLogin } from './challenge';
 import { requireSudo } from './sudo';
@@ -76,6 +76,7 @@ async function acceptSecondFactor(deps: Deps, userId: string, targetKey: string,
     await recordSecurityEvent(deps, userId, 'mfa_failed', context);
     throw new AuthError('invalid_code');
   }
+  if (outcome === 'disabled') throw new AuthError('account_disabled');
   // No such challenge (used, expired, past its wrong codes) or session.
   throw new AuthError('invalid_token');
 }
@@ -148,7 +149,7 @@ export async function confirmTotp(deps: Deps, principal: Principal, input: { cod
   if (step === null) throw new AuthError('invalid_code');
   // The other sessions go first: should this fault, TOTP is not on yet and the confirm can be
   // retried (the pending secret is still there), so no password-only session outlives it.
-  await revokeAllSessions(deps, principal.userId, { except: principal.sessionId });
+  await revokeAllSessions(deps, principal.userId, { except: principal.sessionId, event: securityEvent(deps, 'sessions_revoked', context, { sessionId: principal.sessionId }) });
   const recoveryCodes = newRecoveryCodes();
   const confirmed = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], [
     'confirm', sealed, step, recoveryCodes.map(hashRecoveryCode).join(' '), deps.clock.now(),

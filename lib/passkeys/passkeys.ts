@@ -23,7 +23,7 @@ import { recordSecurityEvent, securityEvent } from '../security/events';
 import { sendSecurityNotice } from '../security/notices';
 import { guardStore } from '../store/redis';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
-import { findCredentials, normalizeEmail, readUser } from '../users/users';
+import { deviceTags, findCredentials, normalizeEmail, readUser, rememberDevice } from '../users/users';
 import { CHALLENGE_TTL_MS, newChallenge, storeChallenge, takeChallenge, type PendingCeremony } from './challenges';
 import { addPasskey, MAX_PASSKEYS, passkeyView, readPasskey, readPasskeys, recordPasskeyUse, removePasskey, type PasskeyView, type StoredPasskey } from './store';
 
@@ -160,7 +160,8 @@ export async function passkeyLoginOptions(deps: Deps, input: { email?: unknown }
   ]);
   const passkeys = credentials ? await readPasskeys(deps, credentials.id) : [];
   const challenge = newChallenge();
-  const decoy = email !== undefined && passkeys.length === 0 ? [{ id: createHmac('sha256', deps.config.passkeyDecoyKeys[0]!).update(email).digest('base64url') }] : [];
+  // The made-up entry looks like a platform passkey's: an id of a real one's shape, transports.
+  const decoy = email !== undefined && passkeys.length === 0 ? [{ id: createHmac('sha256', deps.config.passkeyDecoyKeys[0]!).update(email).digest('base64url'), transports: ['hybrid', 'internal'] }] : [];
   const options = await generateAuthenticationOptions({
     rpID: rp.rpId,
     challenge: isoBase64URL.toBuffer(challenge),
@@ -176,7 +177,8 @@ export async function passkeyLoginOptions(deps: Deps, input: { email?: unknown }
  * Verifies an assertion for a taken ceremony: the passkey must be the user's, its signature
  * good for this challenge, origin and RP ID, the user verified when `userVerification`, and
  * its counter moving forward (a counter that goes back is refused and logged as a possible
- * cloned key). Answers the user's id, or null when it does not verify (logged).
+ * cloned key). Answers the user's id, or, when it does not verify, `refused` with the user's id
+ * when the passkey is one of that user's (the failure belongs in their security activity).
  */
 async function verifyAssertion(
   deps: Deps,
@@ -185,13 +187,13 @@ async function verifyAssertion(
   response: { id: string; response: Record<string, unknown> },
   options: { userVerification: boolean },
   context: RequestContext,
-): Promise<string | null> {
+): Promise<{ userId: string } | { refused: string | null }> {
   const rp = relyingParty(deps);
   const handle = typeof response.response.userHandle === 'string' ? safeDecode(response.response.userHandle) : null;
   const userId = 'userId' in ceremony && ceremony.userId ? ceremony.userId : handle;
-  if (!userId || !/^[A-Za-z0-9_-]{1,64}$/.test(userId) || (handle !== null && handle !== userId)) return null;
+  if (!userId || !/^[A-Za-z0-9_-]{1,64}$/.test(userId) || (handle !== null && handle !== userId)) return { refused: null };
   const passkey = await readPasskey(deps, userId, response.id);
-  if (!passkey) return null;
+  if (!passkey) return { refused: null };
 
   let newCounter: number;
   try {
@@ -205,18 +207,17 @@ async function verifyAssertion(
       credential: { id: passkey.id, publicKey: isoBase64URL.toBuffer(passkey.publicKey), counter: 0, transports: passkey.transports },
       requireUserVerification: options.userVerification,
     });
-    if (!verification.verified) return null;
+    if (!verification.verified) return { refused: userId };
     newCounter = verification.authenticationInfo.newCounter;
   } catch {
-    return null;
+    return { refused: userId };
   }
   const used = await recordPasskeyUse(deps, userId, passkey.id, newCounter);
   if (used.outcome === 'counter') {
     deps.logger.event('passkey_counter_regressed', context, { outcome: 'denied', userId, reason: `counter ${newCounter} <= ${used.stored}: possibly a cloned key` });
-    await recordSecurityEvent(deps, userId, 'login_failed', context, { deviceName: passkey.name });
-    return null;
+    return { refused: userId };
   }
-  return used.outcome === 'ok' ? userId : null;
+  return used.outcome === 'ok' ? { userId } : { refused: null };
 }
 
 function safeDecode(value: string): string | null {
@@ -248,19 +249,44 @@ export async function passkeyLogin(deps: Deps, input: PasskeyLoginInput, context
     takeChallenge(deps, input.challengeId, 'login', deps.pipelinedRedis),
   ]);
   if (!ceremony) throw new AuthError('invalid_token');
-  const userId = await verifyAssertion(deps, ceremony, input.challengeId as string, input.response, { userVerification: true }, context);
-  if (!userId) {
-    deps.logger.event('login_failed', context, { outcome: 'failure', reason: 'passkey' });
+  const verified = await verifyAssertion(deps, ceremony, input.challengeId as string, input.response, { userVerification: true }, context);
+  if ('refused' in verified) {
+    deps.logger.event('login_failed', context, { outcome: 'failure', ...(verified.refused ? { userId: verified.refused } : {}), reason: 'passkey' });
+    // One of the account's passkeys failed: the account's own activity shows it.
+    if (verified.refused) await recordSecurityEvent(deps, verified.refused, 'login_failed', context, { deviceName: input.deviceName ?? '' });
     throw new AuthError('invalid_credentials');
   }
+  const { userId } = verified;
   const device = { name: input.deviceName ?? '', userAgent: context.userAgent, ip: context.ip };
-  // The session's script reads the user's email itself, and refuses a deleted user (or, with
-  // REQUIRE_VERIFIED_EMAIL, an unverified one).
   const session = await openSession(deps, { id: userId, email: '' }, device, { assurance: { aal: 2, amr: PASSKEY_AMR }, ...(input.transport ? { transport: input.transport } : {}) });
   if ('mfaRequired' in session) throw new Error('unreachable: no challenge was asked for');
   deps.logger.event('login_ok', context, { outcome: 'success', userId, sessionId: session.sessionId, reason: 'passkey' });
   for (const evicted of session.evicted) deps.logger.event('session_evicted', context, { outcome: 'success', userId, sessionId: evicted, reason: 'max_sessions' });
+  await noticeNewDevice(deps, session.user, device, context);
   return issueTokens(deps, session);
+}
+
+/**
+ * The "new device" notice of a sign-in (SPEC), as a password login sends it: the account's
+ * known devices (client IPs, as keyed tags, in its email index) are read and this one
+ * remembered; a device not among them (on an account that has signed in before) gets the
+ * notice. Two store requests, after the session exists; a fault here is logged and never
+ * fails the sign-in.
+ */
+async function noticeNewDevice(deps: Deps, user: { id: string; email: string }, device: { name: string }, context: RequestContext): Promise<void> {
+  try {
+    const credentials = await findCredentials(deps.redis, deps.keys, user.email);
+    if (!credentials || credentials.id !== user.id) return;
+    const [tag, ...previous] = deviceTags(deps.config, context.ip) as [string, ...string[]];
+    const knownAs = credentials.knownDevices.find((known) => known === tag || previous.includes(known));
+    if (knownAs === tag) return;
+    await rememberDevice(deps.redis, deps.keys, credentials, tag);
+    if (knownAs === undefined && credentials.knownDevices.length > 0) {
+      await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sanitizeDeviceName(device.name), userId: user.id });
+    }
+  } catch (error) {
+    deps.logger.error('new_device_check_failed', error, { requestId: context.requestId });
+  }
 }
 
 /**
@@ -300,5 +326,6 @@ export async function checkPasskeyFactor(deps: Deps, mfa: { userId: string; secr
   if (!isCredentialJson(input.response)) throw new AuthError('invalid_request', 'passkey.response must be the JSON of a WebAuthn assertion (startAuthentication()).');
   const ceremony = await takeChallenge(deps, input.challengeId, 'mfa');
   if (!ceremony || ceremony.userId !== mfa.userId || ceremony.mfaChallenge !== mfa.secretHash) throw new AuthError('invalid_token');
-  return (await verifyAssertion(deps, ceremony, input.challengeId as string, input.response, { userVerification: false }, context)) === mfa.userId;
+  const verified = await verifyAssertion(deps, ceremony, input.challengeId as string, input.response, { userVerification: false }, context);
+  return 'userId' in verified && verified.userId === mfa.userId;
 }

@@ -46,14 +46,23 @@ export async function readPasskeys(deps: Deps, userId: string, redis = deps.redi
   const reply: unknown = await guardStore(() => redis.hgetall(deps.keys.passkeys(userId)));
   const values = Array.isArray(reply) ? reply.filter((_, index) => index % 2 === 1) : Object.values(reply ?? {});
   return values
-    .map((value) => JSON.parse(String(value)) as StoredPasskey)
+    .map((value) => parseStored(String(value)))
     .sort((a, b) => a.createdAt - b.createdAt);
 }
 
 /** One passkey of the user, or null. One request. */
 export async function readPasskey(deps: Deps, userId: string, credentialId: string): Promise<StoredPasskey | null> {
   const value: unknown = await guardStore(() => deps.redis.hget(deps.keys.passkeys(userId), credentialId));
-  return typeof value === 'string' ? (JSON.parse(value) as StoredPasskey) : null;
+  return typeof value === 'string' ? parseStored(value) : null;
+}
+
+/**
+ * A stored credential. The `use` script re-encodes it with Redis's cjson, which writes an empty
+ * array as `{}`: `transports` is read back as a list whatever it became.
+ */
+function parseStored(json: string): StoredPasskey {
+  const stored = JSON.parse(json) as StoredPasskey;
+  return { ...stored, transports: Array.isArray(stored.transports) ? stored.transports : [] };
 }
 
 /** The outcome of a change; `ok` with the user's email (for the notice). */

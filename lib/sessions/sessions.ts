@@ -78,6 +78,7 @@ export type RotationResult =
   | { outcome: 'rotated' | 'grace'; session: IssuedSession }
   | { outcome: 'limited'; sessionId: string; retryAfterMs: number }
   | { outcome: 'reused'; sessionId: string; userId: string; email: string }
+  | { outcome: 'disabled'; sessionId: string; userId: string }
   | { outcome: 'invalid'; sessionId?: string };
 
 /** The refresh tokens' MAC keys (current first); only functions configured to `sign` hold them. */
@@ -262,6 +263,12 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     await appendRevocations(deps, { userId, sessionIds: [sessionId] });
     return { outcome, sessionId, userId, email: expiresAt ?? '' };
   }
+  if (outcome === 'disabled') return { outcome, sessionId, userId };
+  // Stream mode: a genuine token (its MAC verified) of a session that is gone. Should the
+  // session have been revoked by reuse detection or eviction, whose append after the script
+  // faulted, this append closes that gap: any later use of the token family re-announces it.
+  // Idempotent, and only the MAC key's holder can make such a token, so it cannot flood the stream.
+  if (streamsRevocations(deps)) await appendRevocations(deps, { userId, sessionIds: [sessionId] });
   return { outcome: 'invalid', sessionId };
 }
 
@@ -337,7 +344,7 @@ export async function revokeAllSessions(deps: Deps, userId: string, options: { e
     // In the stream first (stream mode: one more request per round): a fault between the two
     // leaves sessions denied by the authorizer yet still in Redis, never the reverse.
     await appendRevocations(deps, { userId, sessionIds: ids });
-    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), deps.keys.securityEvents(userId), ...keys], [
+    const [outcome, count] = await runScript<[string, number]>(deps.redis, REVOKE_SESSIONS, [deps.keys.userSessions(userId), deps.keys.securityEvents(userId), deps.keys.user(userId), ...keys], [
       ids.join(' '),
       options.except ?? '',
       // The event goes in with the first round only.

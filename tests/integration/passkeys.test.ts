@@ -201,6 +201,33 @@ describe('passkey sign-in', () => {
     await signInWith(deps, authenticator);
   });
 
+  it('a passkey registered without transports keeps a list of them (none) after it is used', async () => {
+    const { deps } = await setup();
+    const { principal, email } = await signedInUser(deps);
+    const authenticator = softAuthenticator({ origin: ORIGIN, transports: [] });
+    await addPasskey(deps, principal, authenticator);
+    await signInWith(deps, authenticator);
+    const hinted = await passkeyLoginOptions(deps, { email }, testContext());
+    expect(hinted.allowCredentials).toEqual([{ id: authenticator.credentials[0]!.id, type: 'public-key', transports: [] }]);
+    expect((await passkeyRegistrationOptions(deps, principal)).excludeCredentials).toEqual([{ id: authenticator.credentials[0]!.id, type: 'public-key', transports: [] }]);
+  });
+
+  it('a sign-in from a device the account has not seen mails the new-device notice; a failed one is in the activity', async () => {
+    const { deps } = await setup();
+    const { principal, email } = await signedInUser(deps);
+    const authenticator = softAuthenticator({ origin: ORIGIN });
+    await addPasskey(deps, principal, authenticator);
+    const options = await passkeyLoginOptions(deps, {}, testContext('192.0.2.77'));
+    await passkeyLogin(deps, { challengeId: options.challengeId, response: authenticator.get(options), deviceName: 'Kiosk' }, testContext('192.0.2.77'));
+    const notice = (await inbox(inject('mailWebUrl')).waitFor(email, 3)).find((mail) => /new device|sign-in/i.test(mail.subject));
+    expect(notice?.text).toContain('192.0.2.77');
+    const again = await passkeyLoginOptions(deps, {}, testContext());
+    const forged = authenticator.get(again);
+    forged.response.signature = Buffer.from(forged.response.signature, 'base64url').reverse().toString('base64url');
+    await expectAuthError(passkeyLogin(deps, { challengeId: again.challengeId, response: forged }, testContext()), 'invalid_credentials');
+    expect((await listSecurityEvents(deps, principal.userId))[0]).toMatchObject({ type: 'login_failed' });
+  });
+
   it('an authenticator that keeps no counter (always 0) signs in every time', async () => {
     const { deps } = await setup();
     const { principal } = await signedInUser(deps);

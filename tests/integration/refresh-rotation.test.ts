@@ -288,3 +288,15 @@ describe('rotating AUTH_SECRET', () => {
     expect((await refresh(deps, other.tokens.refreshToken, testContext())).sessionId).toBe(other.tokens.sessionId);
   });
 });
+
+describe('a disabled account', () => {
+  it('rotates nothing (account_disabled), even should a session have outlived the disabling', async () => {
+    const { deps, tokens } = await setup();
+    // The admin Lambda sets the flag, then revokes the sessions: a fault between the two leaves
+    // a session alive; the flag alone must stop it.
+    await deps.redis.hset(deps.keys.user(tokens.user.id), { dis: '1' });
+    await expectAuthError(refresh(deps, tokens.refreshToken, testContext()), 'account_disabled');
+    await deps.redis.hdel(deps.keys.user(tokens.user.id), 'dis');
+    expect((await refresh(deps, tokens.refreshToken, testContext())).sessionId).toBe(tokens.sessionId);
+  });
+});

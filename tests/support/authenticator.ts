@@ -41,7 +41,7 @@ function authenticatorData(rpId: string, flags: number, counter: number, atteste
   return Buffer.concat([sha256(rpId), Buffer.from([flags]), count, ...(attested ? [attested] : [])]);
 }
 
-export function softAuthenticator(options: { origin: string; userVerification?: boolean; counterStep?: number }) {
+export function softAuthenticator(options: { origin: string; userVerification?: boolean; counterStep?: number; transports?: string[] }) {
   const credentials: SoftCredential[] = [];
   const uvFlag = options.userVerification === false ? 0 : FLAG_UV;
   const step = options.counterStep ?? 1;
@@ -75,7 +75,7 @@ export function softAuthenticator(options: { origin: string; userVerification?: 
         response: {
           clientDataJSON: b64url(Buffer.from(clientDataJSON)),
           attestationObject: b64url(attestationObject),
-          transports: ['internal'],
+          transports: options.transports ?? ['internal'],
         },
       };
     },

@@ -26,7 +26,8 @@
  *   user: nothing changes.
  *
  * Replies {'rotated', email, deadline, generation, aal, amr} | {'grace', email, deadline, generation, aal, amr}
- * | {'limited', ms} | {'reused', userId, email} | {'invalid'}
+ * | {'limited', ms} | {'reused', userId, email} | {'disabled'} (an administrator disabled the
+ * user: nothing rotates, even should a session have outlived the disabling) | {'invalid'}
  */
 export const ROTATE_REFRESH_TOKEN = `#!lua flags=allow-key-locking
 local sessionKey, indexKey, userKey = KEYS[1], KEYS[2], KEYS[3]
@@ -50,8 +51,10 @@ local clock = redis.call('TIME')
 local now = math.max(callerNow, tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
 local nowText = string.format('%d', now)
 if not userId or not deadline or not current or deadline <= now or presented > current then return {'invalid'} end
-local email = redis.call('HGET', userKey, 'email')
+local user = redis.call('HMGET', userKey, 'email', 'dis')
+local email = user[1]
 if not email then return {'invalid'} end
+if user[2] == '1' then return {'disabled'} end
 
 -- Sliding-window refresh limit (the algorithm of @upstash/ratelimit's slidingWindow: the
 -- previous window's count weighted by how much of it still overlaps, plus this window's),

@@ -14,7 +14,8 @@
  * beyond them every code, right or wrong, answers `limited` until the window ends.
  *
  * Replies {'ok', login JSON (challenge mode)} | {'ok', generation, deadline, amr, transport (session mode)}
- * | {'wrong', wrong count} | {'limited', ms} | {'invalid'} (no such challenge or session).
+ * | {'wrong', wrong count} | {'limited', ms} | {'disabled'} (an administrator disabled the user)
+ * | {'invalid'} (no such challenge or session).
  */
 export const SECOND_FACTOR = `#!lua flags=allow-key-locking
 local userKey, targetKey = KEYS[1], KEYS[2]
@@ -35,8 +36,9 @@ else
   if not target[1] or tonumber(target[1]) <= now then return {'invalid'} end
 end
 
-local user = redis.call('HMGET', userKey, 'totp', 'totps', 'rc', 'mfw', 'mfc')
+local user = redis.call('HMGET', userKey, 'totp', 'totps', 'rc', 'mfw', 'mfc', 'dis')
 if not user[1] then return {'invalid'} end
+if user[6] == '1' then return {'disabled'} end
 
 -- The per-user limit on wrong codes, counted in this same atomic step: concurrent guesses
 -- cannot all pass a check that runs before any of them is counted.
