@@ -1,5 +1,9 @@
+import type { ErrorCode } from '../client/src/contract';
+
+export type { ErrorCode };
+
 /**
- * The error codes of the public contract (shared/SPEC.md). `lib/` fails only with
+ * The error codes of the public contract (shared/SPEC.md; the type is the contract's). `lib/` fails only with
  * {@link AuthError}; lib/middleware/error-response.ts maps a code to its HTTP status and body.
  */
 export const ERROR_CODES = [
@@ -11,6 +15,7 @@ export const ERROR_CODES = [
   'forbidden',
   'step_up_required',
   'email_not_verified',
+  'account_disabled',
   'not_found',
   'email_taken',
   'payload_too_large',
@@ -18,9 +23,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'internal_error',
   'service_unavailable',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
+] as const satisfies readonly ErrorCode[];
 
 /** Default human text per code; callers may give a more precise one (never a secret). */
 const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
@@ -32,6 +35,7 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   invalid_code: 'The code is wrong, expired or already used.',
   step_up_required: 'Confirm it is you with your second factor first (POST /auth/mfa/step-up).',
   email_not_verified: 'Confirm your email address first: follow the link mailed to you.',
+  account_disabled: 'This account is disabled.',
   not_found: 'Not found.',
   email_taken: 'An account with this email already exists.',
   payload_too_large: 'The request body is larger than 16384 bytes.',

@@ -1,14 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
-import type { Device } from '../sessions/sessions';
+import type { Device, MfaChallenge } from '../../client/src/contract';
 
 /** The answer of a correct password when TOTP is on (SPEC): no tokens yet. */
-export interface MfaChallenge {
-  mfaRequired: true;
-  mfaToken: string;
-  methods: string[];
-  expiresIn: number;
-}
+export type { MfaChallenge };
 
 /** What an MFA challenge keeps of its login, so the verify step finishes that login. */
 export interface PendingLogin {

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   step_up_required: 403,
   email_not_verified: 403,
+  account_disabled: 403,
   not_found: 404,
   email_taken: 409,
   payload_too_large: 413,
