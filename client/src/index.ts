@@ -83,6 +83,8 @@ export class AuthClientError extends Error {
 /** What a tab knows of its session; shared with the other tabs of the origin by broadcast. */
 interface AuthState {
   accessToken: string;
+  /** When the token response came, local clock, ms. */
+  receivedAt: number;
   /** When the access token expires, local clock, ms. */
   expiresAt: number;
   /** When the session ends unless refreshed, local clock, ms. */
@@ -100,6 +102,9 @@ interface LockManager {
 type Listener<K extends AuthEventName> = (event: AuthEvents[K]) => void;
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The contract's codes are snake_case; API Gateway's and proxies' bodies are not ours. */
+const contractCode = (value: unknown): ErrorCode | undefined => (typeof value === 'string' && /^[a-z_]+$/.test(value) ? (value as ErrorCode) : undefined);
 
 function memoryStorage(): TokenStorage {
   let value: string | null = null;
@@ -159,7 +164,7 @@ export function createAuthClient(options: AuthClientOptions) {
     }
   };
   if (channel) {
-    channel.onmessage = (event: MessageEvent<Message>) => {
+    channel.onmessage = (event: { data: Message }) => {
       const message = event.data;
       if (message.type === 'state') {
         const next = message.state;
@@ -205,10 +210,12 @@ export function createAuthClient(options: AuthClientOptions) {
       body = undefined;
     }
     if (response.ok) return body as T;
-    const error = body as { error?: ErrorCode; message?: string } | undefined;
+    const error = body as { error?: unknown; message?: string } | undefined;
+    const code = contractCode(error?.error);
     const retryAfter = Number(response.headers.get('retry-after'));
     throw new AuthClientError(
-      error?.error ?? (response.status === 401 || response.status === 403 ? 'invalid_token' : 'unexpected_response'),
+      // No code of ours: API Gateway's own answer (a refused or missing token), or a proxy's.
+      code ?? (response.status === 401 || response.status === 403 ? 'invalid_token' : 'unexpected_response'),
       response.status,
       error?.message ?? `HTTP ${response.status}`,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
@@ -219,7 +226,7 @@ export function createAuthClient(options: AuthClientOptions) {
   function accept(tokens: TokenResponse | CookieTokenResponse): AuthState {
     if (transport === 'body' && 'refreshToken' in tokens) storage.set(tokens.refreshToken);
     const now = Date.now();
-    state = { accessToken: tokens.accessToken, expiresAt: now + tokens.expiresIn * 1000, refreshExpiresAt: now + tokens.refreshExpiresIn * 1000, sessionId: tokens.sessionId, user: tokens.user };
+    state = { accessToken: tokens.accessToken, receivedAt: now, expiresAt: now + tokens.expiresIn * 1000, refreshExpiresAt: now + tokens.refreshExpiresIn * 1000, sessionId: tokens.sessionId, user: tokens.user };
     post({ type: 'state', state });
     return state;
   }
@@ -239,10 +246,7 @@ export function createAuthClient(options: AuthClientOptions) {
     if (wasSignedIn) emit('signedOut', { reason });
   }
 
-  const leewayMs = (current: AuthState) => {
-    const lifetime = current.expiresAt - Date.now();
-    return Math.min((options.refreshLeewaySeconds ?? 60) * 1000, Math.max(0, lifetime / 2));
-  };
+  const leewayMs = (current: AuthState) => Math.min((options.refreshLeewaySeconds ?? 60) * 1000, (current.expiresAt - current.receivedAt) / 2);
   const fresh = (current: AuthState | null, minExpiresAt = 0): current is AuthState =>
     current !== null && current.expiresAt > minExpiresAt && current.expiresAt - Date.now() > 1000;
 
@@ -354,8 +358,20 @@ export function createAuthClient(options: AuthClientOptions) {
     return (await refreshState())?.accessToken ?? null;
   }
 
+  /**
+   * API Gateway's answer when the Lambda authorizer refuses the token: a 403 without one of the
+   * contract's codes (`{"message":"Forbidden"}`; serverless-offline adds `"error":"Forbidden"`).
+   */
+  async function isGatewayDenial(response: Response): Promise<boolean> {
+    try {
+      return !contractCode((JSON.parse(await response.clone().text()) as { error?: unknown }).error);
+    } catch {
+      return false;
+    }
+  }
+
   /** The app's authenticated fetch: the access token attached, refreshed shortly before expiry, one retry after a 401. */
-  async function authFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  async function authFetch(input: Request | string | URL, init: RequestInit = {}): Promise<Response> {
     // A Request body can be read once: keep a copy for the retry.
     const request = new Request(input, init);
     const retryable = request.clone();
@@ -365,7 +381,7 @@ export function createAuthClient(options: AuthClientOptions) {
     };
     const token = await getAccessToken();
     const response = await send(request, token);
-    if (response.status !== 401 || !token) return response;
+    if (!token || !(response.status === 401 || (response.status === 403 && (await isGatewayDenial(response))))) return response;
     const retry = await tokenAfterRejection(token);
     if (!retry) return response;
     return send(retryable, retry);

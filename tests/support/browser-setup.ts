@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { buildClient } from '../../dev/build-client';
 import { startStack } from '../../dev/stack';
 import { ensureChromium } from '../../dev/system-packages';
 import { HTTP_TEST_ENV } from './stack-setup';
@@ -17,6 +18,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Before the stack: installs Debian's chromium when missing and root, else fails with the command to run.
   project.provide('chromiumPath', ensureChromium((msg) => console.log(`[browser-setup] ${msg}`)));
+  // The example app runs on the built SDK (client/dist, git-ignored).
+  await buildClient();
   const port = Number(process.env.TEST_BROWSER_PORT ?? 3300);
   const stack = await startStack({
     port,
