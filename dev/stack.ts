@@ -133,7 +133,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const url = `http://127.0.0.1:${port}`;
     await waitForApi(url, child);
     if (options.examplesPort) {
-      examples = await startExamplesServer({ port: options.examplesPort, apiUrl: `http://localhost:${port}`, dir: path.join(ROOT, 'examples/browser') });
+      examples = await startExamplesServer({
+        port: options.examplesPort,
+        apiUrl: `http://localhost:${port}`,
+        dir: path.join(ROOT, 'examples/browser'),
+        // The app runs on the built SDK (npm run build:client) and its lazily loaded WebAuthn half.
+        mounts: { '/sdk/': path.join(ROOT, 'client/dist'), '/vendor/@simplewebauthn/browser/': path.join(ROOT, 'node_modules/@simplewebauthn/browser/esm') },
+      });
       log(`example browser client on ${examples.url} (CORS_ALLOWED_ORIGINS=${env.CORS_ALLOWED_ORIGINS})`);
     }
     return { url, mailUrl: maildev.webUrl, ...(examples ? { examplesUrl: examples.url } : {}), gateway, env, stop };
