@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,8 +23,11 @@ export interface StackOptions {
   gatewayPort?: number;
   /** Variables for the functions, on top of the process environment. */
   env?: Record<string, string>;
-  /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
-  output?: 'inherit' | 'ignore';
+  /**
+   * Where serverless-offline's output goes (default: this process's stdout/stderr), or a
+   * function that gets each line (the functions' structured auth log lines among them).
+   */
+  output?: 'inherit' | 'ignore' | ((line: string) => void);
   /** Serve examples/browser/ on this port (and allow it in CORS when CORS_ALLOWED_ORIGINS is unset). */
   examplesPort?: number;
   /** maildev's SMTP and web ports (npm start: 1025 and 1080); free ports when unset. */
@@ -116,13 +120,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     loadConfig(env);
     loadConfig(env, { store: true, verify: true });
 
+    const output = options.output ?? 'inherit';
     offline = spawn(path.join(ROOT, 'node_modules/.bin/serverless'), ['offline', 'start', '--stage', 'local', '--useInProcess'], {
       cwd: ROOT,
       env,
-      stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+      stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
       detached: true, // own process group, so stop() also ends esbuild and the Lambda workers
     });
     const child = offline;
+    if (typeof output === 'function') {
+      for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', output);
+    }
     process.once('exit', () => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
