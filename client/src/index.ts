@@ -93,7 +93,16 @@ interface AuthState {
   user: UserRef;
 }
 
-type Message = { type: 'state'; state: AuthState } | { type: 'signedOut'; sessionId?: string; userId?: string; reason: SignedOutReason };
+type Message = { type: 'hello' } | { type: 'state'; state: AuthState } | { type: 'signedOut'; sessionId?: string; userId?: string; reason: SignedOutReason };
+
+/**
+ * How long a tab keeps the lock after broadcasting a new state, when other tabs are about: the
+ * broadcast and the lock's next grant travel separately, and this lets the broadcast arrive
+ * first, so a waiting tab finds the new token instead of refreshing again.
+ */
+const LINGER_MS = 50;
+/** How long a tab that finds the shared refresh token rotated waits for the rotating tab's broadcast. */
+const STATE_WAIT_MS = 1000;
 
 interface LockManager {
   request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
@@ -156,6 +165,9 @@ export function createAuthClient(options: AuthClientOptions) {
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
   // Node: a channel must not keep the process alive.
   (channel as { unref?: () => void } | undefined)?.unref?.();
+  // Whether another tab of this app has shown itself (each client says hello when it starts).
+  let peers = false;
+  const stateWaiters: (() => void)[] = [];
   const post = (message: Message) => {
     try {
       channel?.postMessage(message);
@@ -166,20 +178,24 @@ export function createAuthClient(options: AuthClientOptions) {
   if (channel) {
     channel.onmessage = (event: { data: Message }) => {
       const message = event.data;
+      peers = true;
       if (message.type === 'state') {
         const next = message.state;
         if (!(state?.sessionId === next.sessionId || (shared && !state))) return;
         const first = !state;
         if (state && state.expiresAt >= next.expiresAt) return;
         state = next;
+        for (const waiter of stateWaiters.splice(0)) waiter();
         if (first) emit('signedIn', { user: next.user, sessionId: next.sessionId });
         else emit('refreshed', { user: next.user, sessionId: next.sessionId, expiresAt: next.expiresAt });
-      } else if (state && (message.sessionId === state.sessionId || message.userId === state.user.id)) {
+      } else if (message.type === 'signedOut' && state && (message.sessionId === state.sessionId || message.userId === state.user.id)) {
         state = null;
         emit('signedOut', { reason: message.reason });
       }
     };
   }
+
+  post({ type: 'hello' });
 
   function url(path: string): string {
     return `${base}${path}`;
@@ -254,20 +270,33 @@ export function createAuthClient(options: AuthClientOptions) {
    * The refresh itself, run by one tab at a time. After the lock is taken, the shared state is
    * read again: a token another tab got meanwhile is used, not refreshed again.
    */
-  async function refreshLocked(stale: AuthState | null): Promise<AuthState | null> {
+  async function refreshLocked(stale: AuthState | null, storedBefore: string | null): Promise<AuthState | null> {
     holding = true;
     try {
-      return await refreshHeld(stale);
+      return await refreshHeld(stale, storedBefore);
     } finally {
       holding = false;
     }
   }
 
-  async function refreshHeld(stale: AuthState | null): Promise<AuthState | null> {
+  async function refreshHeld(stale: AuthState | null, storedBefore: string | null): Promise<AuthState | null> {
     // Let a broadcast sent just before the lock was released land first.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    if (state && state !== stale && fresh(state, stale?.expiresAt)) return state;
-    const storedToken = transport === 'body' ? storage.get() : null;
+    const gotNewer = () => state !== null && state !== stale && fresh(state, stale?.expiresAt);
+    if (gotNewer()) return state;
+    let storedToken = transport === 'body' ? storage.get() : null;
+    if (shared && transport === 'body' && storedToken !== storedBefore && storedToken) {
+      // Another tab rotated the shared token while this one waited: its broadcast is on the way.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STATE_WAIT_MS);
+        stateWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (gotNewer()) return state;
+      storedToken = storage.get();
+    }
     if (transport === 'body' && !storedToken) return null;
     try {
       const tokens = await call<TokenResponse | CookieTokenResponse>('POST', '/auth/refresh', {
@@ -276,6 +305,7 @@ export function createAuthClient(options: AuthClientOptions) {
       });
       const wasSignedIn = state !== null || stale !== null;
       const next = accept(tokens);
+      if (peers && locks) await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
       if (wasSignedIn) emit('refreshed', { user: next.user, sessionId: next.sessionId, expiresAt: next.expiresAt });
       else emit('signedIn', { user: next.user, sessionId: next.sessionId });
       return next;
@@ -303,9 +333,10 @@ export function createAuthClient(options: AuthClientOptions) {
   function refreshState(): Promise<AuthState | null> {
     if (inflight) return inflight;
     const stale = state;
+    const storedBefore = transport === 'body' ? storage.get() : null;
     inflight = (async () => {
       try {
-        const run = () => refreshLocked(stale);
+        const run = () => refreshLocked(stale, storedBefore);
         let outcome: AuthState | null;
         if (locks) {
           try {
@@ -478,7 +509,7 @@ export function createAuthClient(options: AuthClientOptions) {
     account: {
       /** Deletes the account and every session of it; signed out after. */
       delete: async (input: { password: string }): Promise<void> => {
-        await authed<void>('DELETE', '/auth/account', { body: input });
+        await authed<void>('DELETE', '/auth/account', { body: input, credentials: true });
         signOut('logout', state ? { userId: state.user.id } : {});
       },
     },

@@ -132,4 +132,67 @@ describe('SDK in two tabs of one origin', () => {
     // And the server agrees: the session no longer refreshes.
     expect(await tabB.evaluate(() => (globalThis as any).auth.refresh())).toBe(false);
   });
+
+  it('never runs an app listener while it holds the lock', async () => {
+    await tabA.evaluate(async () => {
+      const g = globalThis as any;
+      g.lockFreeDuringEvent = [];
+      g.auth.on('refreshed', () => {
+        // Taking the SDK's own lock "if available" succeeds only when nobody (this tab included) holds it.
+        const name = `serverless-auth:${g.AUTH_API_URL}`;
+        g.lockFreeDuringEvent.push(g.navigator.locks.request(name, { ifAvailable: true }, (lock: unknown) => lock !== null));
+      });
+      const email = `listener-${Date.now()}@example.com`;
+      await g.auth.register({ email, password: 'listener password' });
+      await g.auth.login({ email, password: 'listener password' });
+      await g.auth.refresh();
+    });
+    expect(await tabA.evaluate(() => Promise.all((globalThis as any).lockFreeDuringEvent))).toEqual([true]);
+    await tabA.click('#logout');
+    await tabA.waitForSelector('body[data-state="logged-out"]');
+  });
+
+  it('the body transport with a shared storage (localStorage): two tabs, 20 requests each, one refresh per rotation', async () => {
+    const setUp = async (page: Page) => {
+      // A second client on the page, as an app would import the package (a module script).
+      await page.addScriptTag({ type: 'module', content: "import { createAuthClient } from '/sdk/index.js'; window.createAuthClient = createAuthClient;" });
+      await page.waitForFunction(() => typeof (globalThis as any).createAuthClient === 'function');
+      await page.evaluate(async (url) => {
+        const g = globalThis as any;
+        const createAuthClient = g.createAuthClient;
+        const storage = { get: () => g.localStorage.getItem('rt'), set: (value: string) => g.localStorage.setItem('rt', value), remove: () => g.localStorage.removeItem('rt') };
+        g.bodyAuth = createAuthClient({ baseUrl: url, storage, name: 'body-tabs' });
+        g.bodyEvents = [];
+        for (const type of ['signedIn', 'refreshed', 'signedOut']) g.bodyAuth.on(type, () => g.bodyEvents.push(type));
+      }, api);
+    };
+    await setUp(tabA);
+    await setUp(tabB);
+    const email = `body-tabs-${Date.now()}@example.com`;
+    const session = await tabA.evaluate(async (email) => {
+      const auth = (globalThis as any).bodyAuth;
+      await auth.register({ email, password: 'body tabs password' });
+      return (await auth.login({ email, password: 'body tabs password' })).sessionId as string;
+    }, email);
+    await tabB.waitForFunction(() => (globalThis as any).bodyAuth.user !== null, undefined, { timeout: 2000 });
+    const bodyBurst = (page: Page) =>
+      page.evaluate(async (url) => {
+        const auth = (globalThis as any).bodyAuth;
+        return (await Promise.all(Array.from({ length: 20 }, () => auth.fetch(`${url}/example/whoami`) as Promise<Response>))).map((r) => r.status);
+      }, api);
+    for (let rotation = 1; rotation <= 2; rotation++) {
+      for (const tab of [tabA, tabB]) {
+        await tab.waitForFunction(() => (globalThis as any).bodyAuth.expiresAt - Date.now() < 5000, undefined, { timeout: 20_000, polling: 100 });
+      }
+      const before = serverRefreshes(session);
+      const [a, b] = await Promise.all([bodyBurst(tabA), bodyBurst(tabB)]);
+      expect([...a, ...b]).toEqual(Array(40).fill(200));
+      await sleep(300);
+      expect(serverRefreshes(session) - before, `rotation ${rotation}`).toBe(1);
+    }
+    expect(await tabB.evaluate(() => (globalThis as any).bodyEvents)).toEqual(['signedIn', 'refreshed', 'refreshed']);
+    await tabB.evaluate(() => (globalThis as any).bodyAuth.logout());
+    await tabA.waitForFunction(() => (globalThis as any).bodyAuth.user === null, undefined, { timeout: 1000 });
+    expect(await tabA.evaluate(() => (globalThis as any).localStorage.getItem('rt'))).toBeNull();
+  });
 });
