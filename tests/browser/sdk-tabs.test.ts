@@ -48,6 +48,12 @@ function burst(page: Page): Promise<number[]> {
   }, api);
 }
 
+/** `window.createAuthClient` on the page, imported as an app imports the package (a module script). */
+async function importSdk(page: Page): Promise<void> {
+  await page.addScriptTag({ type: 'module', content: "import { createAuthClient } from '/sdk/index.js'; window.createAuthClient = createAuthClient;" });
+  await page.waitForFunction(() => typeof (globalThis as any).createAuthClient === 'function');
+}
+
 async function openTab(): Promise<Page> {
   const page = await context.newPage();
   await page.goto(examples);
@@ -154,9 +160,7 @@ describe('SDK in two tabs of one origin', () => {
 
   it('the body transport with a shared storage (localStorage): two tabs, 20 requests each, one refresh per rotation', async () => {
     const setUp = async (page: Page) => {
-      // A second client on the page, as an app would import the package (a module script).
-      await page.addScriptTag({ type: 'module', content: "import { createAuthClient } from '/sdk/index.js'; window.createAuthClient = createAuthClient;" });
-      await page.waitForFunction(() => typeof (globalThis as any).createAuthClient === 'function');
+      await importSdk(page);
       await page.evaluate(async (url) => {
         const g = globalThis as any;
         const createAuthClient = g.createAuthClient;
@@ -194,5 +198,26 @@ describe('SDK in two tabs of one origin', () => {
     await tabB.evaluate(() => (globalThis as any).bodyAuth.logout());
     await tabA.waitForFunction(() => (globalThis as any).bodyAuth.user === null, undefined, { timeout: 1000 });
     expect(await tabA.evaluate(() => (globalThis as any).localStorage.getItem('rt'))).toBeNull();
+  });
+
+  it('a tab that holds the lock and never lets go delays the other at most the lock timeout', async () => {
+    // Tab A takes the lock of an app named "stuck-lock" and never releases it (a hung tab).
+    await tabA.evaluate(() => {
+      void (globalThis as any).navigator.locks.request('stuck-lock', () => new Promise(() => undefined));
+    });
+    await importSdk(tabB);
+    const outcome = await tabB.evaluate(async (url) => {
+      const g = globalThis as any;
+      const auth = g.createAuthClient({ baseUrl: url, name: 'stuck-lock', lockTimeoutMs: 1000 });
+      const email = `stuck-${Date.now()}@example.com`;
+      await auth.register({ email, password: 'stuck lock password' });
+      await auth.login({ email, password: 'stuck lock password' });
+      const started = Date.now();
+      const refreshed = await auth.refresh();
+      return { refreshed, ms: Date.now() - started, signedIn: auth.user !== null };
+    }, api);
+    expect(outcome).toMatchObject({ refreshed: true, signedIn: true });
+    expect(outcome.ms).toBeGreaterThanOrEqual(900);
+    expect(outcome.ms).toBeLessThan(5000);
   });
 });
