@@ -128,6 +128,8 @@ function memoryStorage(): TokenStorage {
 export function createAuthClient(options: AuthClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   const transport: RefreshTransport = options.transport ?? 'body';
+  // With the cookie transport there is no refresh token a script could store.
+  if (transport === 'cookie' && options.storage) throw new TypeError('createAuthClient: `storage` is for the body transport only.');
   const storage = options.storage ?? memoryStorage();
   const doFetch: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const name = options.name ?? `serverless-auth:${base}`;
