@@ -368,7 +368,13 @@ export function createAuthClient(options: AuthClientOptions) {
     const current = state;
     if (current && current.expiresAt - Date.now() > leewayMs(current) + 1000) return current.accessToken;
     if (!current && transport === 'body' && !storage.get()) return null;
-    return (await refreshState())?.accessToken ?? null;
+    try {
+      return (await refreshState())?.accessToken ?? null;
+    } catch (error) {
+      // An early refresh that did not get through (429, 503, offline): the token still works.
+      if (current && state === current && fresh(current)) return current.accessToken;
+      throw error;
+    }
   }
 
   /** An authenticated route of the service: the access token attached, one refresh and retry after a 401. */

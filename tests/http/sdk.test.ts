@@ -140,6 +140,18 @@ describe('SDK: authenticated fetch and refresh', () => {
     expect(refreshes()).toBe(1);
   });
 
+  it('an early refresh the server turns away (429) does not fail a request while the token still works', async () => {
+    const { auth, refreshes } = await signedIn('limited');
+    // RATE_LIMIT_REFRESH_PER_SESSION is 30/60s in the test stack: use them up.
+    for (let i = 0; i < 30; i++) expect(await auth.refresh()).toBe(true);
+    expect(await rejection(auth.refresh())).toMatchObject({ code: 'rate_limited', status: 429 });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(auth.expiresAt! - 30_000); // within the lead: an early refresh is due
+    expect((await auth.fetch(`${baseUrl()}/example/whoami`)).status).toBe(200);
+    expect(refreshes()).toBe(32);
+    expect(auth.user).not.toBeNull();
+  });
+
   it('retries once after the server refuses the token, with a refreshed one', async () => {
     // The first request carries a token the service refuses (tampered in transit); the
     // client refreshes once and retries.
