@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,10 +14,18 @@ export const CLIENT_SIZE_LIMIT_BYTES = 10 * 1024;
  * Builds `client/dist/`: one ESM file (`@simplewebauthn/browser` stays an import, loaded by the
  * passkey calls only) and the type declarations (tsc).
  */
-export async function buildClient(): Promise<void> {
-  // Built aside, then moved in file by file (each rename is atomic), so test projects that
-  // build at the same time never read a half-written file.
-  const staging = path.join(CLIENT, `.dist-${process.pid}`);
+export function buildClient(): Promise<void> {
+  // One build per process: the test projects' global setups all ask for it.
+  built ??= buildOnce();
+  return built;
+}
+
+let built: Promise<void> | undefined;
+
+async function buildOnce(): Promise<void> {
+  // Built aside, then moved in file by file (each rename is atomic), so processes that build
+  // at the same time never read a half-written file.
+  const staging = path.join(CLIENT, `.dist-${process.pid}-${randomBytes(4).toString('hex')}`);
   const dist = path.join(CLIENT, 'dist');
   try {
     await build({ entryPoints: [ENTRY], outfile: path.join(staging, 'index.js'), bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', external: ['@simplewebauthn/browser'], logLevel: 'warning' });
