@@ -93,19 +93,14 @@ interface AuthState {
   user: UserRef;
 }
 
-type Message = { type: 'hello' } | { type: 'state'; state: AuthState } | { type: 'signedOut'; sessionId?: string; userId?: string; reason: SignedOutReason };
+type Message = { type: 'state'; state: AuthState } | { type: 'signedOut'; sessionId?: string; userId?: string; reason: SignedOutReason };
 
-/**
- * How long a tab keeps the lock after broadcasting a new state, when other tabs are about: the
- * broadcast and the lock's next grant travel separately, and this lets the broadcast arrive
- * first, so a waiting tab finds the new token instead of refreshing again.
- */
-const LINGER_MS = 50;
-/** How long a tab that finds the shared refresh token rotated waits for the rotating tab's broadcast. */
+/** How long a tab that finds the session refreshed by another tab waits for that tab's broadcast. */
 const STATE_WAIT_MS = 1000;
 
 interface LockManager {
-  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal?: AbortSignal; mode?: 'shared' }, callback: () => Promise<T>): Promise<T>;
+  query(): Promise<{ held?: { name?: string }[] }>;
 }
 
 type Listener<K extends AuthEventName> = (event: AuthEvents[K]) => void;
@@ -167,8 +162,6 @@ export function createAuthClient(options: AuthClientOptions) {
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
   // Node: a channel must not keep the process alive.
   (channel as { unref?: () => void } | undefined)?.unref?.();
-  // Whether another tab of this app has shown itself (each client says hello when it starts).
-  let peers = false;
   const stateWaiters: (() => void)[] = [];
   const post = (message: Message) => {
     try {
@@ -180,7 +173,6 @@ export function createAuthClient(options: AuthClientOptions) {
   if (channel) {
     channel.onmessage = (event: { data: Message }) => {
       const message = event.data;
-      peers = true;
       if (message.type === 'state') {
         const next = message.state;
         if (!(state?.sessionId === next.sessionId || (shared && !state))) return;
@@ -196,8 +188,6 @@ export function createAuthClient(options: AuthClientOptions) {
       }
     };
   }
-
-  post({ type: 'hello' });
 
   function url(path: string): string {
     return `${base}${path}`;
@@ -259,6 +249,7 @@ export function createAuthClient(options: AuthClientOptions) {
   function signOut(reason: SignedOutReason, scope: { sessionId?: string; userId?: string } = {}, wasSignedIn = state !== null): void {
     const sessionId = scope.sessionId ?? state?.sessionId;
     state = null;
+    releaseMark?.();
     if (transport === 'body') storage.remove();
     post({ type: 'signedOut', reason, ...(scope.userId ? { userId: scope.userId } : { sessionId }) });
     if (wasSignedIn) emit('signedOut', { reason });
@@ -267,6 +258,43 @@ export function createAuthClient(options: AuthClientOptions) {
   const leewayMs = (current: AuthState) => Math.min((options.refreshLeewaySeconds ?? 60) * 1000, (current.expiresAt - current.receivedAt) / 2);
   const fresh = (current: AuthState | null, minExpiresAt = 0): current is AuthState =>
     current !== null && current.expiresAt > minExpiresAt && current.expiresAt - Date.now() > 1000;
+
+  /**
+   * The broadcast of a new state and the lock's next grant travel separately, so a tab that
+   * takes the lock may not have the new state yet. Where there are Web Locks, the refreshing tab
+   * leaves a mark in the lock manager itself before it lets go of the refresh lock: a shared lock
+   * named after the session and the new token's expiry (no secret), held until its next
+   * refresh or until the tab closes. The next tab to get the lock sees the mark and waits for the
+   * broadcast instead of refreshing again.
+   */
+  let releaseMark: (() => void) | undefined;
+  const markPrefix = `${name}:refreshed:`;
+  async function markRefreshed(next: AuthState): Promise<void> {
+    if (!locks || !shared) return;
+    releaseMark?.();
+    await new Promise<void>((granted) => {
+      void locks
+        .request(`${markPrefix}${next.sessionId}:${next.expiresAt}`, { mode: 'shared' }, () => {
+          granted();
+          return new Promise<void>((release) => (releaseMark = release));
+        })
+        .catch(() => granted());
+    });
+  }
+
+  /** Whether another tab left the mark of a newer token of this tab's session. */
+  async function refreshedElsewhere(stale: AuthState | null): Promise<boolean> {
+    if (!locks || !stale) return false;
+    try {
+      const { held = [] } = await locks.query();
+      return held.some((lock) => {
+        const [sessionId, expiresAt] = (lock.name?.startsWith(markPrefix) ? lock.name.slice(markPrefix.length) : '').split(':');
+        return sessionId === stale?.sessionId && Number(expiresAt) > stale.expiresAt && Number(expiresAt) - Date.now() > 1000;
+      });
+    } catch {
+      return false;
+    }
+  }
 
   /**
    * The refresh itself, run by one tab at a time. After the lock is taken, the shared state is
@@ -287,8 +315,9 @@ export function createAuthClient(options: AuthClientOptions) {
     const gotNewer = () => state !== null && state !== stale && fresh(state, stale?.expiresAt);
     if (gotNewer()) return state;
     let storedToken = transport === 'body' ? storage.get() : null;
-    if (shared && transport === 'body' && storedToken !== storedBefore && storedToken) {
-      // Another tab rotated the shared token while this one waited: its broadcast is on the way.
+    const rotatedElsewhere = shared && ((transport === 'body' && storedToken !== storedBefore && storedToken !== null) || (await refreshedElsewhere(stale)));
+    if (rotatedElsewhere && !gotNewer()) {
+      // Another tab refreshed while this one waited for the lock: its broadcast is on the way.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STATE_WAIT_MS);
         stateWaiters.push(() => {
@@ -307,7 +336,7 @@ export function createAuthClient(options: AuthClientOptions) {
       });
       const wasSignedIn = state !== null || stale !== null;
       const next = accept(tokens);
-      if (peers && locks) await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
+      await markRefreshed(next);
       if (wasSignedIn) emit('refreshed', { user: next.user, sessionId: next.sessionId, expiresAt: next.expiresAt });
       else emit('signedIn', { user: next.user, sessionId: next.sessionId });
       return next;

@@ -116,8 +116,9 @@ describe('SDK in two tabs of one origin', () => {
     await untilExpiring(tabC);
     void tabC.evaluate(() => (globalThis as any).auth.refresh()).catch(() => undefined);
     await tabC.waitForFunction(async () => {
-      const held = await (globalThis as any).navigator.locks.query();
-      return held.held.length > 0;
+      const g = globalThis as any;
+      const { held } = await g.navigator.locks.query();
+      return held.some((lock: { name: string }) => lock.name === `serverless-auth:${g.AUTH_API_URL}`);
     });
     await tabC.close();
     await untilExpiring(tabB);
