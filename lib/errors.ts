@@ -3,8 +3,9 @@ import type { ErrorCode } from '../client/src/contract';
 export type { ErrorCode };
 
 /**
- * The error codes of the public contract (shared/SPEC.md; the type is the contract's). `lib/` fails only with
- * {@link AuthError}; lib/middleware/error-response.ts maps a code to its HTTP status and body.
+ * The error codes of the public contract (shared/SPEC.md; the type is the contract's, in
+ * client/src/contract.ts). `lib/` fails only with {@link AuthError};
+ * lib/middleware/error-response.ts maps a code to its HTTP status and body.
  */
 export const ERROR_CODES = [
   'invalid_request',

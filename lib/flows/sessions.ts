@@ -1,9 +1,9 @@
+import type { MeResponse, Session } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import type { Principal } from '../principal';
 import { findSessionUser, listSessions, revokeAllSessions, revokeSession, rotateRefreshToken } from '../sessions/sessions';
-import type { MeResponse, Session } from '../../client/src/contract';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 
 /**

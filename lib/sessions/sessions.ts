@@ -35,7 +35,6 @@ export function sanitizeDeviceName(name: string): string {
   return [...name.replace(/[\p{Cc}\p{Cf}\uD800-\uDFFF]/gu, '').trim()].slice(0, MAX_DEVICE_NAME).join('');
 }
 
-
 /** A session with the refresh token that now belongs to it. */
 export interface IssuedSession {
   sessionId: string;
