@@ -77,6 +77,11 @@ afterAll(async () => {
 });
 
 describe('SDK in two tabs of one origin', () => {
+  it('offers the passkey and security-activity elements (their routes come with passkeys and security events)', async () => {
+    expect(await tabA.isVisible('#passkey-login')).toBe(true); // signed out: on the login form
+    for (const id of ['add-passkey', 'passkey-list', 'security-events']) expect(await tabA.$(`#${id}`), id).not.toBeNull();
+  });
+
   it('a sign-in in one tab signs the other in (broadcast)', async () => {
     const email = `tabs-${Date.now()}@example.com`;
     const result = await tabA.evaluate(async (email) => {
@@ -89,6 +94,7 @@ describe('SDK in two tabs of one origin', () => {
     await tabA.waitForSelector('body[data-state="logged-in"]');
     await tabB.waitForSelector('body[data-state="logged-in"]', { timeout: 2000 });
     expect(await tabB.evaluate(() => (globalThis as any).auth.user?.email)).toBe(email);
+    expect(await tabB.isVisible('#add-passkey')).toBe(true);
   });
 
   it('both tabs fire 20 requests with an expiring token at once: the server sees one refresh per rotation, nobody is logged out', async () => {
