@@ -25,6 +25,7 @@ import { buildBundles, measureColdStarts, type Bundle, type ColdStart } from './
 import { measureEndToEnd, type EndToEnd } from './end-to-end';
 import { measureRevocation, renderRevocation, REVOCATION_PLANS, type RevocationFigures } from './revocation';
 import { measureFootprint, measureThroughput, type StorageFigures, type Throughput } from './storage';
+import { CLIENT_SIZE_LIMIT_BYTES, clientSize } from '../dev/build-client';
 import { ALGORITHMS, BENCH_BCRYPT_COST, functionEnv, machineInfo, round, type Algorithm } from './support';
 import type { WorkerPlan, WorkerResult } from './worker';
 
@@ -71,6 +72,8 @@ interface Results {
   settings: Record<string, unknown>;
   algorithms: Record<Algorithm, { worker: WorkerResult; coldStarts: Record<string, ColdStart>; endToEnd?: EndToEnd }>;
   bundles: Record<string, { bytes: number; kib: number }>;
+  /** The client SDK as an app ships it (bundled, minified, gzipped; the WebAuthn chunk excluded). */
+  client: { minifiedBytes: number; gzippedBytes: number };
   storage: StorageFigures;
   throughput: { single: Throughput; cluster: Throughput };
   revocation: RevocationFigures;
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   const algorithms = {} as Results['algorithms'];
   let bundles: Bundle[] = [];
   let storage: StorageFigures | undefined;
+  let client: Results['client'] | undefined;
   const throughput = {} as Results['throughput'];
   let revocation: RevocationFigures | undefined;
   const envs = {} as Record<Algorithm, Record<string, string>>;
@@ -131,6 +135,8 @@ async function main(): Promise<void> {
     }
     log('building bundles');
     bundles = await buildBundles(path.join(ROOT, '.tmp', 'bench-bundles'));
+    log('client SDK size');
+    client = await clientSize();
     for (const algorithm of ALGORITHMS) {
       log(`${algorithm}: cold starts (${COLD_RUNS} per function)`);
       algorithms[algorithm].coldStarts = await measureColdStarts(bundles, envs[algorithm], COLD_RUNS);
@@ -173,6 +179,7 @@ async function main(): Promise<void> {
     },
     algorithms,
     bundles: Object.fromEntries(bundles.map((bundle) => [bundle.name, { bytes: bundle.bytes, kib: round(bundle.bytes / 1024, 1) }])),
+    client: client!,
     storage: storage!,
     throughput,
     revocation: revocation!,
@@ -239,6 +246,8 @@ function evaluateTargets(results: Results): Results['targets'] {
   if (largest) add('bundle ≤ 400 KB per other function that sends no mail', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
   const largestMail = bySize(Object.entries(results.bundles).filter(([name]) => MAIL_FUNCTIONS.has(name)));
   if (largestMail) add('bundle ≤ 500 KB per function that mails (nodemailer, loaded at the first send)', `max ${largestMail[1].kib} KiB (${largestMail[0]})`, largestMail[1].bytes <= 500 * 1000);
+  const sdk = results.client;
+  add(`client SDK ≤ ${CLIENT_SIZE_LIMIT_BYTES / 1024} KB minified + gzipped`, `${round(sdk.gzippedBytes / 1024, 1)} KiB (${round(sdk.minifiedBytes / 1024, 1)} KiB minified)`, sdk.gzippedBytes <= CLIENT_SIZE_LIMIT_BYTES);
   return targets;
 }
 

@@ -2,17 +2,21 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 
-/** `@simplewebauthn/browser` as one file (global `SimpleWebAuthnBrowser`), for the example app's passkey calls. */
-const WEBAUTHN_BROWSER_BUNDLE = path.resolve(require.resolve('@simplewebauthn/browser'), '../../dist/bundle/index.umd.min.js');
-
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
  * Serves examples/browser/ (the example browser client) on localhost, plus `/config.js`, which
- * tells the page where the API is. Dev tooling: static files only, nothing else.
+ * tells the page where the API is, and the folders in `mounts` (the built SDK and the WebAuthn
+ * library it loads for passkeys). Dev tooling: static files only, nothing else.
  */
-export async function startExamplesServer(options: { port: number; apiUrl: string; dir: string; host?: string }): Promise<{ url: string; close(): Promise<void> }> {
-  const root = path.resolve(options.dir);
+export async function startExamplesServer(options: {
+  port: number;
+  apiUrl: string;
+  dir: string;
+  /** Other folders served under a path prefix (the built SDK under `/sdk/`, say). */
+  mounts?: Record<string, string>;
+  host?: string;
+}): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (pathname === '/config.js') {
@@ -20,10 +24,11 @@ export async function startExamplesServer(options: { port: number; apiUrl: strin
       response.end(`window.AUTH_API_URL = ${JSON.stringify(options.apiUrl)};\n`);
       return;
     }
-    // The passkey calls' browser library, from node_modules (its self-contained UMD bundle).
-    const vendor = pathname === '/vendor/simplewebauthn-browser.js';
-    const file = vendor ? WEBAUTHN_BROWSER_BUNDLE : path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
-    if ((!vendor && !file.startsWith(root + path.sep)) || request.method !== 'GET') {
+    const mount = Object.entries(options.mounts ?? {}).find(([prefix]) => pathname.startsWith(prefix));
+    const root = path.resolve(mount ? mount[1] : options.dir);
+    const rest = mount ? pathname.slice(mount[0].length - 1) : pathname;
+    const file = path.resolve(root, `.${rest === '/' ? '/index.html' : rest}`);
+    if (!file.startsWith(root + path.sep) || request.method !== 'GET') {
       response.writeHead(404).end();
       return;
     }

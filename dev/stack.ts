@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,8 +23,11 @@ export interface StackOptions {
   gatewayPort?: number;
   /** Variables for the functions, on top of the process environment. */
   env?: Record<string, string>;
-  /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
-  output?: 'inherit' | 'ignore';
+  /**
+   * Where serverless-offline's output goes (default: this process's stdout/stderr), or a
+   * function that gets each line (the functions' structured auth log lines among them).
+   */
+  output?: 'inherit' | 'ignore' | ((line: string) => void);
   /** Serve examples/browser/ on this port (and allow it in CORS when CORS_ALLOWED_ORIGINS is unset). */
   examplesPort?: number;
   /** maildev's SMTP and web ports (npm start: 1025 and 1080); free ports when unset. */
@@ -123,13 +127,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     loadConfig(env);
     loadConfig(env, { store: true, verify: true });
 
+    const output = options.output ?? 'inherit';
     offline = spawn(path.join(ROOT, 'node_modules/.bin/serverless'), ['offline', 'start', '--stage', 'local', '--useInProcess'], {
       cwd: ROOT,
       env,
-      stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+      stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
       detached: true, // own process group, so stop() also ends esbuild and the Lambda workers
     });
     const child = offline;
+    if (typeof output === 'function') {
+      for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', output);
+    }
     process.once('exit', () => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -140,7 +148,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const url = `http://127.0.0.1:${port}`;
     await waitForApi(url, child);
     if (options.examplesPort) {
-      examples = await startExamplesServer({ port: options.examplesPort, apiUrl: `http://localhost:${port}`, dir: path.join(ROOT, 'examples/browser') });
+      examples = await startExamplesServer({
+        port: options.examplesPort,
+        apiUrl: `http://localhost:${port}`,
+        dir: path.join(ROOT, 'examples/browser'),
+        // The app runs on the built SDK (npm run build:client) and its lazily loaded WebAuthn half.
+        mounts: { '/sdk/': path.join(ROOT, 'client/dist'), '/vendor/@simplewebauthn/browser/': path.join(ROOT, 'node_modules/@simplewebauthn/browser/esm') },
+      });
       log(`example browser client on ${examples.url} (CORS_ALLOWED_ORIGINS=${env.CORS_ALLOWED_ORIGINS})`);
     }
     return { url, mailUrl: maildev.webUrl, ...(examples ? { examplesUrl: examples.url } : {}), gateway, env, stop };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buildClient } from './build-client';
 import { ROOT, startStack } from './stack';
 
 /** `npm start`: the whole stack on this machine, until Ctrl-C. */
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
 
   const examplesPort = Number(process.env.EXAMPLES_PORT ?? 8080);
   const maildevPorts = { smtp: Number(process.env.MAILDEV_SMTP_PORT ?? 1025), web: Number(process.env.MAILDEV_WEB_PORT ?? 1080) };
+  // The example app runs on the built SDK (client/dist).
+  await buildClient();
   const stack = await startStack({ port, examplesPort, maildevPorts, log });
   let stopping = false;
   const shutdown = async () => {

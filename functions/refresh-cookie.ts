@@ -1,3 +1,4 @@
+import type { RefreshTransport } from '../client/src/contract';
 import type { Config } from '../lib/config';
 import { AuthError } from '../lib/errors';
 
@@ -19,7 +20,7 @@ export const REFRESH_COOKIE_PATH = '/auth/refresh';
 /** The header a cross-site HTML form cannot send (and fetch can only send after a CORS preflight). */
 export const CSRF_HEADER = 'x-requested-with';
 
-export type RefreshTransport = 'body' | 'cookie';
+export type { RefreshTransport };
 
 export function refreshCookie(token: string, maxAgeSeconds: number): string {
   return `${REFRESH_COOKIE_NAME}=${token}; Path=${REFRESH_COOKIE_PATH}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;

@@ -1,6 +1,11 @@
+import type { ErrorCode } from '../client/src/contract';
+
+export type { ErrorCode };
+
 /**
- * The error codes of the public contract (shared/SPEC.md). `lib/` fails only with
- * {@link AuthError}; lib/middleware/error-response.ts maps a code to its HTTP status and body.
+ * The error codes of the public contract (shared/SPEC.md; the type is the contract's, in
+ * client/src/contract.ts). `lib/` fails only with {@link AuthError};
+ * lib/middleware/error-response.ts maps a code to its HTTP status and body.
  */
 export const ERROR_CODES = [
   'invalid_request',
@@ -19,9 +24,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'internal_error',
   'service_unavailable',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
+] as const satisfies readonly ErrorCode[];
 
 /** Default human text per code; callers may give a more precise one (never a secret). */
 const DEFAULT_MESSAGE: Record<ErrorCode, string> = {

@@ -1,9 +1,11 @@
+import type { Aal } from '../client/src/contract';
+
 /** The caller as the authorizer established it. */
 export interface Principal {
   userId: string;
   sessionId: string;
   /** From the access token (the authorizer's context); absent where only the ids matter. */
-  aal?: 1 | 2;
+  aal?: Aal;
   amr?: string[];
 }
 

@@ -3,7 +3,8 @@ import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import { securityEvent, securityEventArgs } from '../security/events';
 import { revokeUserTokensBefore } from '../sessions/revocation-stream';
-import { listSessions, revokeAllSessions, type SessionView } from '../sessions/sessions';
+import type { Session } from '../../client/src/contract';
+import { listSessions, revokeAllSessions } from '../sessions/sessions';
 import { readHashFields, runScript } from '../store/redis';
 import { USER_FIELDS } from '../store/schema';
 import { SET_USER_DISABLED } from '../store/scripts/set-user-disabled';
@@ -52,7 +53,7 @@ export async function getUserByEmail(deps: Deps, email: string): Promise<AdminUs
 }
 
 /** The user's live sessions, newest first (`current` is false for all: no session asks). */
-export async function listUserSessions(deps: Deps, userId: string): Promise<SessionView[]> {
+export async function listUserSessions(deps: Deps, userId: string): Promise<Session[]> {
   await getUserById(deps, userId);
   return listSessions(deps, userId, '');
 }

@@ -1,12 +1,12 @@
+import type { MeResponse, Session } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
 import type { RequestContext } from '../log';
 import type { Principal } from '../principal';
 import { recordSecurityEvent, securityEvent } from '../security/events';
 import { sendSecurityNotice } from '../security/notices';
-import { findSessionUser, listSessions, revokeAllSessions, revokeSession, rotateRefreshToken, type SessionView } from '../sessions/sessions';
+import { findSessionUser, listSessions, revokeAllSessions, revokeSession, rotateRefreshToken } from '../sessions/sessions';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
-import type { RegisteredUser } from '../users/users';
 
 /**
  * Rotates a refresh token (see {@link rotateRefreshToken}). Fails with `invalid_token`
@@ -57,7 +57,7 @@ export async function logoutAll(deps: Deps, principal: Principal, context: Reque
 }
 
 /** The caller's live sessions, newest first. Two store requests (the index, then the sessions). */
-export function listMySessions(deps: Deps, principal: Principal): Promise<SessionView[]> {
+export function listMySessions(deps: Deps, principal: Principal): Promise<Session[]> {
   return listSessions(deps, principal.userId, principal.sessionId);
 }
 
@@ -73,7 +73,7 @@ export async function revokeMySession(deps: Deps, principal: Principal, sessionI
 }
 
 /** The caller's user and session; `invalid_token` if the session ended meanwhile. */
-export async function me(deps: Deps, principal: Principal): Promise<{ user: RegisteredUser; session: { id: string; aal: 1 | 2; amr: string[] } }> {
+export async function me(deps: Deps, principal: Principal): Promise<MeResponse> {
   const user = await findSessionUser(deps, principal.userId, principal.sessionId);
   if (!user) throw new AuthError('invalid_token');
   return { user, session: { id: principal.sessionId, aal: principal.aal ?? 1, amr: principal.amr ?? ['pwd'] } };

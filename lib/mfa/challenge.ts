@@ -1,14 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
-import type { Device } from '../sessions/sessions';
+import type { Device, MfaChallenge } from '../../client/src/contract';
 
 /** The answer of a correct password when TOTP is on (SPEC): no tokens yet. */
-export interface MfaChallenge {
-  mfaRequired: true;
-  mfaToken: string;
-  methods: string[];
-  expiresIn: number;
-}
+export type { MfaChallenge };
 
 /** What an MFA challenge keeps of its login, so the verify step finishes that login. */
 export interface PendingLogin {
@@ -24,7 +19,7 @@ export function newMfaChallenge(deps: Deps, userId: string): { token: string; ke
 
 /** The MFA challenge answer; `passkey` is among its methods when the user has one. */
 export function mfaChallengeAnswer(token: string, options: { passkeys: number }): MfaChallenge {
-  return { mfaRequired: true, mfaToken: token, methods: ['totp', 'recovery_code', ...(options.passkeys > 0 ? ['passkey'] : [])], expiresIn: 300 };
+  return { mfaRequired: true, mfaToken: token, methods: ['totp', 'recovery_code', ...(options.passkeys > 0 ? (['passkey'] as const) : [])], expiresIn: 300 };
 }
 
 /** The user id an MFA token names and the key of its challenge; null when malformed. */

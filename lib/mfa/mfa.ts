@@ -1,3 +1,4 @@
+import type { RecoveryCodes, TotpEnrollment } from '../../client/src/contract';
 import { issueTokens, type Principal, type TokenResponse } from '../auth';
 import type { Deps } from '../deps';
 import { AuthError } from '../errors';
@@ -123,7 +124,7 @@ export async function stepUp(deps: Deps, principal: Principal, input: SecondFact
 }
 
 /** POST /auth/mfa/totp/enroll: a pending secret, as text, `otpauth://` URI and QR code; nothing is active yet. */
-export async function enrollTotp(deps: Deps, principal: Principal): Promise<{ secret: string; otpauthUri: string; qrCodeSvg: string }> {
+export async function enrollTotp(deps: Deps, principal: Principal): Promise<TotpEnrollment> {
   const user = await findUserById(deps, principal.userId);
   if (!user) throw new AuthError('invalid_token');
   const secret = newTotpSecret();
@@ -139,7 +140,7 @@ export async function enrollTotp(deps: Deps, principal: Principal): Promise<{ se
  * answers the 10 recovery codes (shown once), makes the caller's session aal 2 and revokes the
  * user's other sessions.
  */
-export async function confirmTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }> {
+export async function confirmTotp(deps: Deps, principal: Principal, input: { code: string }, context: RequestContext): Promise<RecoveryCodes> {
   // Every confirm attempt counts (an enrollment is confirmed once): counted before it is judged.
   await limitCodes(deps, principal.userId, context);
   const [sealed] = await readHashFields(deps.redis, deps.keys.user(principal.userId), [USER_FIELDS.totpPending]);
@@ -170,7 +171,7 @@ export async function disableTotp(deps: Deps, principal: Principal, input: { cod
 }
 
 /** POST /auth/mfa/recovery-codes (sudo mode): 10 new recovery codes; the old ones die. */
-export async function regenerateRecoveryCodes(deps: Deps, principal: Principal, context: RequestContext): Promise<{ recoveryCodes: string[] }> {
+export async function regenerateRecoveryCodes(deps: Deps, principal: Principal, context: RequestContext): Promise<RecoveryCodes> {
   await requireSudo(deps, principal);
   const recoveryCodes = newRecoveryCodes();
   const done = await runScript<number>(deps.redis, TOTP_SETTINGS, [deps.keys.user(principal.userId), deps.keys.session(principal.userId, principal.sessionId)], [

@@ -1,3 +1,4 @@
+import type { Passkey } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import { guardStore, runScript } from '../store/redis';
 import { PASSKEY_SETTINGS } from '../store/scripts/passkeys';
@@ -24,12 +25,7 @@ export interface StoredPasskey {
 }
 
 /** A passkey as the API shows it (SPEC): never the key. */
-export interface PasskeyView {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
+export type PasskeyView = Passkey;
 
 export function passkeyView(passkey: StoredPasskey): PasskeyView {
   return {

@@ -1,4 +1,5 @@
 import type { Redis } from '@upstash/redis';
+import type { SecurityEvent, SecurityEventType } from '../../client/src/contract';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
 import type { RequestContext } from '../log';
@@ -12,36 +13,7 @@ import { RECORD_SECURITY_EVENT } from '../store/scripts/record-security-event';
  * renewed by every write ({@link securityEventsTtlMs}), so the list of an idle account expires.
  * An event holds what happened, when and from where; never a token, code, hash or password.
  */
-export type SecurityEventType =
-  | 'login_ok'
-  | 'login_failed'
-  | 'mfa_failed'
-  | 'refresh_token_reused'
-  | 'password_changed'
-  | 'password_reset'
-  | 'email_verified'
-  | 'mfa_enabled'
-  | 'mfa_disabled'
-  | 'recovery_codes_regenerated'
-  | 'passkey_added'
-  | 'passkey_removed'
-  | 'session_revoked'
-  | 'sessions_revoked'
-  | 'account_disabled'
-  | 'account_enabled';
-
-/** One event as stored and as GET /auth/security-events answers it. */
-export interface SecurityEvent {
-  type: SecurityEventType;
-  /** ISO 8601. */
-  at: string;
-  ip: string;
-  userAgent: string;
-  /** The device name the client gave at login ('' when the event did not come with one). */
-  deviceName: string;
-  /** The session the event concerns, when there is one. */
-  sessionId?: string;
-}
+export type { SecurityEvent, SecurityEventType } from '../../client/src/contract';
 
 /** How many events a user's list keeps (the oldest drop out). */
 export const MAX_SECURITY_EVENTS = 100;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
+import type { Device, Session } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import type { Config } from '../config';
 import { AuthError, ConfigError, StoreUnavailableError } from '../errors';
@@ -34,21 +35,6 @@ const MAX_USER_AGENT = 512;
  */
 export function sanitizeDeviceName(name: string): string {
   return [...name.replace(/[\p{Cc}\p{Cf}\uD800-\uDFFF]/gu, '').trim()].slice(0, MAX_DEVICE_NAME).join('');
-}
-
-export interface Device {
-  name: string;
-  userAgent: string;
-  ip: string;
-}
-
-export interface SessionView {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  device: Device;
-  current: boolean;
 }
 
 /** A session with the refresh token that now belongs to it. */
@@ -360,14 +346,14 @@ export async function revokeAllSessions(deps: Deps, userId: string, options: { e
  * A user's live sessions, newest first, with nothing secret in them; `current` marks
  * `currentSessionId`. Prunes expired entries from the index. Two store requests.
  */
-export function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionView[]> {
+export function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<Session[]> {
   return overSessionIndex(deps, userId, async (ids, sessionKeys) => {
     const [outcome, ...flat] = await runScript<string[]>(deps.redis, LIST_SESSIONS, [deps.keys.userSessions(userId), ...sessionKeys], [
       deps.clock.now(),
       ids.join(' '),
     ]);
     if (outcome !== 'listed') return 'changed';
-    const sessions: SessionView[] = [];
+    const sessions: Session[] = [];
     for (let i = 0; i + 6 < flat.length; i += 7) {
       const [id, created, used, exp, name, userAgent, ip] = flat.slice(i, i + 7) as [string, string, string, string, string, string, string];
       sessions.push({

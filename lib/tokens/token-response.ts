@@ -1,20 +1,10 @@
+import type { TokenResponse } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import type { IssuedSession } from '../sessions/sessions';
-import type { User } from '../users/users';
 import { signAccessToken } from './access-token';
 
-/** The token response of the contract (login and refresh). */
-export interface TokenResponse {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  /** Seconds until the access token expires. */
-  expiresIn: number;
-  /** Seconds until the refresh token (and the session, unless refreshed) expires. */
-  refreshExpiresIn: number;
-  sessionId: string;
-  user: User;
-}
+/** The token response of the contract (login and refresh): the contract's one declaration. */
+export type { TokenResponse };
 
 /** Signs the access token of a session and assembles the token response. */
 export async function issueTokens(deps: Deps, session: IssuedSession): Promise<TokenResponse> {

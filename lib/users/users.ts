@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import type { Redis } from '@upstash/redis';
+import type { User as ContractUser, UserRef } from '../../client/src/contract';
 import type { Deps } from '../deps';
 import type { Config } from '../config';
 import { AuthError, ConfigError } from '../errors';
@@ -13,21 +14,11 @@ import { REMEMBER_DEVICE } from '../store/scripts/remember-device';
 import { SET_PASSWORD_HASH } from '../store/scripts/set-password-hash';
 import { LONE_SURROGATE, costOf, createDummyHash, hashPassword, normalizePassword, verifyPassword } from './passwords';
 
-export interface User {
-  id: string;
-  email: string;
-}
+/** A user as a session and a token response name it: `{id, email}`. */
+export type User = UserRef;
 
 /** The contract's `user` object (SPEC: `{id, email, emailVerified, createdAt, ...}`). */
-export interface RegisteredUser extends User {
-  emailVerified: boolean;
-  /** Second factors: `totp` is on once an enrollment is confirmed. */
-  mfa: { totp: boolean };
-  /** How many passkeys the user has registered. */
-  passkeys: number;
-  /** ISO 8601. */
-  createdAt: string;
-}
+export type RegisteredUser = ContractUser;
 
 const MAX_EMAIL_LENGTH = 254;
 const LOCAL_PART_PATTERN = /^[^\s@]+$/;

@@ -52,11 +52,11 @@ export function uniqueEmail(label = 'user'): string {
 
 export const PASSWORD = 'correct horse battery staple';
 
-/** The contract's token response: the one declaration, lib's. */
-export type { TokenResponse } from '../../lib/tokens/token-response';
-import type { TokenResponse } from '../../lib/tokens/token-response';
+/** The contract's token response: the one declaration, the SDK's contract. */
+export type { TokenResponse } from '../../client/src/contract';
+import type { TokenResponse, User } from '../../client/src/contract';
 
-export async function register(email: string, password = PASSWORD): Promise<{ id: string; email: string; createdAt: string }> {
+export async function register(email: string, password = PASSWORD): Promise<User> {
   const response = await api('POST', '/auth/register', { json: { email, password } });
   expect(response.status, response.text).toBe(201);
   return response.body.user;

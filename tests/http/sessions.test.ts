@@ -1,18 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
+import type { Session } from '../../client/src/contract';
 import { api, expectDenied, expectError, login, me, PASSWORD, refresh, register, sleep, uniqueEmail, type ApiResponse, type TokenResponse } from './client';
 
 /** HTTP_TEST_ENV's MAX_SESSIONS_PER_USER. */
 const MAX_SESSIONS = 3;
-
-interface SessionEntry {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  device: { name: string; userAgent: string; ip: string };
-  current: boolean;
-}
 
 const listSessions = (token: string, query = '') => api('GET', `/auth/sessions${query}`, { token });
 const deleteSession = (token: string, id: string) => api('DELETE', `/auth/sessions/${encodeURIComponent(id)}`, { token });
@@ -64,7 +56,7 @@ describe('sessions', () => {
     expect(response.status, response.text).toBe(200);
     expect(response.headers.get('cache-control')).toContain('no-store');
     expect(Object.keys(response.body)).toEqual(['sessions']);
-    const sessions = response.body.sessions as SessionEntry[];
+    const sessions = response.body.sessions as Session[];
 
     expect(sessions.map((session) => session.id)).toEqual([phone.sessionId, laptop.sessionId]);
     expect(sessions.map((session) => session.current)).toEqual([false, true]);
@@ -81,7 +73,7 @@ describe('sessions', () => {
     expect(sessions[1]!.device).toMatchObject({ name: 'Laptop', userAgent: 'Mozilla/5.0 (laptop test)' });
 
     // Seen from the phone, only `current` moves.
-    const fromPhone = (await listSessions(phone.accessToken)).body.sessions as SessionEntry[];
+    const fromPhone = (await listSessions(phone.accessToken)).body.sessions as Session[];
     expect(fromPhone.map((session) => session.current)).toEqual([true, false]);
 
     // No token or token MAC anywhere in the answer.
@@ -98,7 +90,7 @@ describe('sessions', () => {
     await sleep(15);
     const refreshed = await refresh(laptop.refreshToken);
     expect(refreshed.status).toBe(200);
-    const sessions = (await listSessions(phone.accessToken)).body.sessions as SessionEntry[];
+    const sessions = (await listSessions(phone.accessToken)).body.sessions as Session[];
     expect(sessions.map((session) => session.id)).toEqual([phone.sessionId, laptop.sessionId]);
     const laptopEntry = sessions[1]!;
     expect(Date.parse(laptopEntry.lastUsedAt)).toBeGreaterThan(Date.parse(laptopEntry.createdAt));
@@ -115,7 +107,7 @@ describe('sessions', () => {
     });
     expect(spoofed.status, spoofed.text).toBe(200);
     const response = await listSessions(session.accessToken);
-    const sessions = response.body.sessions as SessionEntry[];
+    const sessions = response.body.sessions as Session[];
     expect(sessions).toHaveLength(2);
     expect(response.text).not.toContain('203.0.113.');
     const ttlMs = Number(inject('stackEnv').REFRESH_TOKEN_TTL_SECONDS ?? 604_800) * 1000;
@@ -134,12 +126,12 @@ describe('sessions', () => {
     expect(rotated.status).toBe(200);
     await sleep(2_600); // past HTTP_TEST_ENV's 2 s grace interval
     expectError(await refresh(laptop.refreshToken), 401, 'token_reused');
-    const afterReuse = (await listSessions(phone.accessToken)).body.sessions as SessionEntry[];
+    const afterReuse = (await listSessions(phone.accessToken)).body.sessions as Session[];
     expect(afterReuse.map((entry) => entry.id)).toEqual([phone.sessionId]);
 
     expect((await api('POST', '/auth/logout-all', { token: phone.accessToken })).status).toBe(204);
     const fresh = await login(email);
-    const afterAll = (await listSessions(fresh.accessToken)).body.sessions as SessionEntry[];
+    const afterAll = (await listSessions(fresh.accessToken)).body.sessions as Session[];
     expect(afterAll.map((entry) => entry.id)).toEqual([fresh.sessionId]);
   });
 
@@ -169,7 +161,7 @@ describe('sessions', () => {
 
     await expectRevoked(phone);
     await expectAlive(laptop);
-    const sessions = (await listSessions(laptop.accessToken)).body.sessions as SessionEntry[];
+    const sessions = (await listSessions(laptop.accessToken)).body.sessions as Session[];
     expect(sessions.map((session) => session.id)).toEqual([laptop.sessionId]);
     // Deleting it again: it is no longer a live session of the caller's.
     expectError(await deleteSession(laptop.accessToken, phone.sessionId), 404, 'not_found');
@@ -196,7 +188,7 @@ describe('sessions', () => {
     const refreshed = await refresh(theirs.phone.refreshToken);
     expect(refreshed.status, refreshed.text).toBe(200);
     expect((await listSessions(mine.laptop.accessToken)).body).toEqual(before);
-    expect(((await listSessions(theirs.laptop.accessToken)).body.sessions as SessionEntry[]).length).toBe(2);
+    expect(((await listSessions(theirs.laptop.accessToken)).body.sessions as Session[]).length).toBe(2);
   });
 
   it('deleting one\'s own current session is a logout', async () => {
@@ -205,7 +197,7 @@ describe('sessions', () => {
     expect(response.status, response.text).toBe(204);
     await expectRevoked(laptop);
     await expectAlive(phone);
-    const sessions = (await listSessions(phone.accessToken)).body.sessions as SessionEntry[];
+    const sessions = (await listSessions(phone.accessToken)).body.sessions as Session[];
     expect(sessions.map((session) => session.id)).toEqual([phone.sessionId]);
   });
 
@@ -220,7 +212,7 @@ describe('sessions', () => {
     const newest = logins[4]!;
     const listed = await listSessions(newest.accessToken);
     expect(listed.status, listed.text).toBe(200);
-    const sessions = listed.body.sessions as SessionEntry[];
+    const sessions = listed.body.sessions as Session[];
     expect(sessions).toHaveLength(MAX_SESSIONS);
     expect(sessions.map((session) => session.id)).toEqual([logins[4]!.sessionId, logins[3]!.sessionId, logins[2]!.sessionId]);
     expect(sessions.map((session) => session.device.name)).toEqual(['device 4', 'device 3', 'device 2']);

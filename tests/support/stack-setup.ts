@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { buildClient } from '../../dev/build-client';
 import { generateSigningKey } from '../../dev/keys';
 import { startStack } from '../../dev/stack';
 
@@ -37,6 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The `http-cluster` project runs the same files against a three-master Redis Cluster, on
   // ports of its own (both projects may run at once).
   const cluster = project.name.endsWith('-cluster');
+  // The SDK's tests run the built package (client/dist, git-ignored).
+  await buildClient();
   const port = Number(process.env.TEST_HTTP_PORT ?? 3100) + (cluster ? 10 : 0);
   // Mid-rotation, as after step 3 of the rotation procedure (docs/operations.md): a previous key still verifies.
   const previous = await generateSigningKey('EdDSA');
