@@ -146,7 +146,8 @@ describe('browser client with the refresh token in an HttpOnly cookie', () => {
     const sessions = await page.evaluate(() => (globalThis as any).auth.sessions.list() as Promise<{ current: boolean }[]>);
     expect(sessions.some((session) => session.current)).toBe(true);
     // The security activity list shows this account's sign-ins.
-    const activity = await page.locator('#security-events tr td:first-child').allTextContents();
+    await page.waitForSelector('#security-events li[data-type="login_ok"]');
+    const activity = await page.locator('#security-events li').evaluateAll((items) => items.map((item) => (item as any).dataset.type as string));
     expect(activity).toContain('login_ok');
     await page.click('#logout');
     await page.waitForSelector('body[data-state="logged-out"]');

@@ -52,7 +52,7 @@ describe('passkeys in the example app', () => {
 
     await page.click('#add-passkey');
     await page.waitForSelector('#passkey-list li [data-passkey-delete]');
-    expect(await page.textContent('#passkey-list')).toContain('This browser');
+    expect(await page.textContent('#passkey-list')).toContain('this browser');
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     expect(credentials).toHaveLength(1);
     expect(credentials[0]).toMatchObject({ isResidentCredential: true, rpId: 'localhost' });
