@@ -1,6 +1,7 @@
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { stepAt, totpCode } from '../support/totp';
 
 /**
  * Passkeys in a real Chromium, through the example app (examples/browser): Chromium's own
@@ -87,5 +88,25 @@ describe('passkeys in the example app', () => {
     await page.click('#passkey-login');
     await page.waitForFunction(() => /invalid_credentials/.test((globalThis as any).document.getElementById('login-error')?.textContent ?? ''));
     expect(await page.getAttribute('body', 'data-state')).toBe('logged-out');
+  });
+
+  it('answers the MFA challenge of a password login with the passkey (the SDK\'s mfa.verify with a passkey): aal 2, amr pwd+hwk', async () => {
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('#login');
+    await state('logged-in');
+    // TOTP on (its confirm makes this session aal 2 and fresh: sudo mode for the next passkey).
+    const { secret } = await page.evaluate(() => (globalThis as any).auth.mfa.totp.enroll() as Promise<{ secret: string }>);
+    await page.evaluate((code) => (globalThis as any).auth.mfa.totp.confirm(code), totpCode(secret, stepAt(Date.now())));
+    await page.click('#add-passkey');
+    await page.waitForSelector('#passkey-list li [data-passkey-delete]');
+    await page.click('#logout');
+    await state('logged-out');
+
+    const answer = await page.evaluate(({ email, password }) => (globalThis as any).auth.login({ email, password }), { email, password }) as { status: string; mfaToken: string; methods: string[] };
+    expect(answer).toMatchObject({ status: 'mfaRequired', methods: ['totp', 'recovery_code', 'passkey'] });
+    await page.evaluate((token) => (globalThis as any).auth.mfa.verify(token, { passkey: true }), answer.mfaToken);
+    const me = await page.evaluate(() => (globalThis as any).auth.me() as Promise<{ session: { aal: number; amr: string[] } }>);
+    expect(me.session).toMatchObject({ aal: 2, amr: ['pwd', 'hwk'] });
   });
 });

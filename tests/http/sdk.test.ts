@@ -315,24 +315,17 @@ describe('SDK: multi-factor', () => {
   });
 });
 
-/** Whether the stack serves a route (an unknown route is serverless-offline's 404, before any authorizer). */
-async function served(method: string, path: string): Promise<boolean> {
-  return (await api(method, path)).status !== 404;
-}
-
-// Passkeys and security events are built on other branches; these run where their routes are
-// served and are skipped (reported as such) where they are not.
-describe('SDK: passkey management and security activity, where served', () => {
-  it('securityEvents.list(): the user’s activity, newest first', async (context) => {
-    if (!(await served('GET', '/auth/security-events'))) return context.skip();
+// The WebAuthn ceremonies themselves (passkeys.register, passkeys.login, mfa.verify with a
+// passkey) run in Chromium: tests/browser/passkeys.test.ts.
+describe('SDK: passkey management and security activity', () => {
+  it('securityEvents.list(): the user’s activity, newest first', async () => {
     const { auth } = await signedIn('events');
     const events = await auth.securityEvents.list();
     expect(events.length).toBeGreaterThanOrEqual(1);
     expect(events[0]).toMatchObject({ type: expect.any(String), at: expect.any(String), ip: expect.any(String) });
   });
 
-  it('passkeys.list() and passkeys.remove(): none yet, and an unknown id is not_found', async (context) => {
-    if (!(await served('GET', '/auth/passkeys'))) return context.skip();
+  it('passkeys.list() and passkeys.remove(): none yet, and an unknown id is not_found', async () => {
     const { auth } = await signedIn('passkeys');
     expect(await auth.passkeys.list()).toEqual([]);
     expect(await rejection(auth.passkeys.remove('no-such-passkey'))).toMatchObject({ code: 'not_found', status: 404 });
