@@ -11,8 +11,12 @@ const bootMs = performance.now();
 const { bundle, events, context } = JSON.parse(process.env.BENCH_COLD_INPUT);
 context.getRemainingTimeInMillis = () => 10000;
 
-const outcomeOf = (result) =>
-  result && 'isAuthorized' in result ? `isAuthorized=${result.isAuthorized}` : `status=${result && result.statusCode}`;
+const outcomeOf = (result) => {
+  if (result && 'isAuthorized' in result) return `isAuthorized=${result.isAuthorized}`;
+  // The admin Lambda answers its result, or {error, message}, with no HTTP status.
+  if (result && !('statusCode' in result)) return 'error' in result ? `admin=${result.error}` : 'admin=ok';
+  return `status=${result && result.statusCode}`;
+};
 
 async function main() {
   const start = performance.now();

@@ -123,6 +123,11 @@ async function eventFor(name: string, deps: Deps, fixture: Fixture): Promise<{ e
     }
     case 'example-protected':
       return { event: httpEvent('GET', '/example/whoami', { principal: await principal() }), expect: 'status=200' };
+    case 'security-events':
+      return { event: httpEvent('GET', '/auth/security-events', { principal: await principal() }), expect: 'status=200' };
+    case 'admin':
+      // Not an HTTP function: another service's SDK Invoke payload.
+      return { event: { action: 'getUser', actor: 'bench', userId: fixture.user.id }, expect: 'admin=ok' };
     case 'passkeys':
       // The first step of a passkey sign-in: @simplewebauthn/server loaded and used.
       return { event: httpEvent('POST', '/auth/passkeys/login/options', { body: {} }), expect: 'status=200' };
