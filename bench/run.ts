@@ -239,13 +239,15 @@ function evaluateTargets(results: Results): Results['targets'] {
   // Functions that verify WebAuthn ceremonies carry @simplewebauthn/server, whose attestation
   // and certificate code (@peculiar/x509, asn1js) is ~400 KB on its own, however little of it is
   // imported (docs/performance.md); mfa loads it lazily, at the first passkey answer.
+  // Both also mail (notices): nodemailer's ~250 KB on top. Their cold start is the measure that
+  // matters, and it has its own target (cold init ≤ 150 ms) above.
   const WEBAUTHN_FUNCTIONS = new Set(['passkeys', 'mfa']);
   const largestWebAuthn = bySize(Object.entries(results.bundles).filter(([name]) => WEBAUTHN_FUNCTIONS.has(name)));
-  if (largestWebAuthn) add('bundle ≤ 800 KB per function that verifies passkeys (@simplewebauthn/server)', `max ${largestWebAuthn[1].kib} KiB (${largestWebAuthn[0]})`, largestWebAuthn[1].bytes <= 800 * 1000);
+  if (largestWebAuthn) add('bundle ≤ 1,000 KB per function that verifies passkeys and mails (@simplewebauthn/server + nodemailer)', `max ${largestWebAuthn[1].kib} KiB (${largestWebAuthn[0]})`, largestWebAuthn[1].bytes <= 1000 * 1000);
   const largest = bySize(Object.entries(results.bundles).filter(([name]) => !MAIL_FUNCTIONS.has(name) && !WEBAUTHN_FUNCTIONS.has(name)));
   if (largest) add('bundle ≤ 400 KB per other function that sends no mail', `max ${largest[1].kib} KiB (${largest[0]})`, largest[1].bytes <= 400 * 1000);
-  const largestMail = bySize(Object.entries(results.bundles).filter(([name]) => MAIL_FUNCTIONS.has(name)));
-  if (largestMail) add('bundle ≤ 500 KB per function that mails (nodemailer, loaded at the first send)', `max ${largestMail[1].kib} KiB (${largestMail[0]})`, largestMail[1].bytes <= 500 * 1000);
+  const largestMail = bySize(Object.entries(results.bundles).filter(([name]) => MAIL_FUNCTIONS.has(name) && !WEBAUTHN_FUNCTIONS.has(name)));
+  if (largestMail) add('bundle ≤ 500 KB per other function that mails (nodemailer, loaded at the first send)', `max ${largestMail[1].kib} KiB (${largestMail[0]})`, largestMail[1].bytes <= 500 * 1000);
   const sdk = results.client;
   add(`client SDK ≤ ${CLIENT_SIZE_LIMIT_BYTES / 1024} KB minified + gzipped`, `${round(sdk.gzippedBytes / 1024, 1)} KiB (${round(sdk.minifiedBytes / 1024, 1)} KiB minified)`, sdk.gzippedBytes <= CLIENT_SIZE_LIMIT_BYTES);
   return targets;
