@@ -147,9 +147,11 @@ export async function deletePasskey(deps: Deps, principal: Principal, credential
 
 /**
  * POST /auth/passkeys/login/options `{email?}`: request options with a `challengeId`. Without
- * an email, any discoverable passkey of this RP may answer; with one, the options list that
- * account's passkeys. An address with no passkeys (or no account) gets one made-up credential
- * id derived from the address, the same every time, so the answer does not tell them apart.
+ * an email, any discoverable passkey of this RP may answer. With one, the options list that
+ * account's passkeys, padded with made-up credential ids (derived from the address with a key
+ * from AUTH_SECRET: the same every time) to {@link MAX_PASSKEYS} entries in id order, and an
+ * address with no passkey or no account gets the same shape: the answer does not tell them
+ * apart, nor how many passkeys an account has. The same store requests either way.
  */
 export async function passkeyLoginOptions(deps: Deps, input: { email?: unknown }, context: RequestContext): Promise<PasskeyRequestOptions> {
   const rp = relyingParty(deps);
@@ -158,19 +160,22 @@ export async function passkeyLoginOptions(deps: Deps, input: { email?: unknown }
     limit(deps, context, 'passkey_login', [{ name: 'passkeyLoginPerIp', identifier: context.ip }]),
     email === undefined ? undefined : findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
-  const passkeys = credentials ? await readPasskeys(deps, credentials.id) : [];
+  // An unknown address reads an empty hash too, so both cost one request here.
+  const passkeys = email === undefined ? [] : await readPasskeys(deps, credentials?.id ?? 'none');
   const challenge = newChallenge();
-  // The made-up entry looks like a platform passkey's: an id of a real one's shape, transports.
-  const decoy = email !== undefined && passkeys.length === 0 ? [{ id: createHmac('sha256', deps.config.passkeyDecoyKeys[0]!).update(email).digest('base64url'), transports: ['hybrid', 'internal'] }] : [];
-  const options = await generateAuthenticationOptions({
-    rpID: rp.rpId,
-    challenge: isoBase64URL.toBuffer(challenge),
-    timeout: CHALLENGE_TTL_MS,
-    userVerification: 'required',
-    allowCredentials: email === undefined ? [] : [...passkeys.map((passkey) => ({ id: passkey.id, transports: passkey.transports })), ...decoy],
-  });
+  const allowCredentials = email === undefined ? [] : paddedCredentials(deps, email, passkeys);
+  const options = await generateAuthenticationOptions({ rpID: rp.rpId, challenge: isoBase64URL.toBuffer(challenge), timeout: CHALLENGE_TTL_MS, userVerification: 'required', allowCredentials });
   await storeChallenge(deps, challenge, credentials && passkeys.length > 0 ? { kind: 'login', userId: credentials.id } : { kind: 'login' });
   return { ...options, challengeId: challenge };
+}
+
+/** The account's passkeys and made-up ones up to {@link MAX_PASSKEYS}, in id order (an authenticator ignores ids it does not hold). */
+function paddedCredentials(deps: Deps, email: string, passkeys: StoredPasskey[]): { id: string; transports: string[] }[] {
+  const decoys = Array.from({ length: MAX_PASSKEYS - passkeys.length }, (_, index) => ({
+    id: createHmac('sha256', deps.config.passkeyDecoyKeys[0]!).update(`${email}\n${index}`).digest('base64url'),
+    transports: ['hybrid', 'internal'],
+  }));
+  return [...passkeys.map((passkey) => ({ id: passkey.id, transports: passkey.transports })), ...decoys].sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /**

@@ -224,6 +224,9 @@ describe('Redis requests per operation (warm)', () => {
     expect(httpRequests(discoverable)).toBe(2);
     const hinted = await stats.around(() => passkeyLoginOptions(deps, { email }, testContext()));
     expect(httpRequests(hinted)).toBe(3);
+    // An address without an account costs the same.
+    const unknown = await stats.around(() => passkeyLoginOptions(deps, { email: uniqueEmail('nobody') }, testContext()));
+    expect(httpRequests(unknown)).toBe(3);
     // 1: the limit and the challenge's take (pipelined); 2: the credential; 3: the counter
     // (script); 4: the session (script); 5: the account's known devices (the new-device
     // notice; a device not among them is remembered: one more).
