@@ -30,6 +30,8 @@ export class RevocationFollower {
   private lastId: string | null = null;
   /** When the last successful poll was sent (ms); -Infinity before the first. */
   private syncedAt = Number.NEGATIVE_INFINITY;
+  /** When the last poll, successful or not, was sent: a failing Redis is asked at most every REVOCATION_POLL_MS too. */
+  private attemptedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | null = null;
   /** Polls sent, for the benchmark and tests. */
   polls = 0;
@@ -42,7 +44,8 @@ export class RevocationFollower {
    */
   async isRevoked(userId: string, sessionId: string, issuedAtSeconds: number): Promise<boolean> {
     const { pollMs, maxStalenessMs } = this.deps.config.revocation;
-    if (this.deps.clock.now() - this.syncedAt >= pollMs) await this.poll();
+    const now = this.deps.clock.now();
+    if (now - this.syncedAt >= pollMs && (now - this.attemptedAt >= pollMs || this.syncedAt === Number.NEGATIVE_INFINITY)) await this.poll();
     if (this.deps.clock.now() - this.syncedAt > maxStalenessMs) {
       throw new StoreUnavailableError(new Error(`the revocation stream was last read more than ${maxStalenessMs} ms ago`));
     }
@@ -69,11 +72,18 @@ export class RevocationFollower {
 
   private async readOnce(): Promise<void> {
     const sentAt = this.deps.clock.now();
+    this.attemptedAt = sentAt;
     const since = sentAt - this.deps.config.revocation.windowMs;
     this.polls++;
     // A full page means more may follow: read on from its last id (a cold start of a window
     // beyond REVOCATION_PAGE_SIZE, or a container that fell behind). The freshness proven is
     // the first page's send time, reached only once the stream has been read to its end.
+    // The pages of one poll get a time budget (the staleness bound less one request's
+    // timeout, at least the poll interval), so a decision never waits much past REVOCATION_MAX_STALENESS_MS: past it, the
+    // pages read so far are kept, this decision denies (the view is not fresher), and the next
+    // poll goes on from the last id read.
+    const { maxStalenessMs, pollMs } = this.deps.config.revocation;
+    const budgetMs = Math.max(pollMs, maxStalenessMs - this.deps.config.redisTimeoutMs);
     for (;;) {
       let entries: StreamEntry[];
       try {
@@ -83,6 +93,7 @@ export class RevocationFollower {
       }
       for (const entry of entries) this.add(entry);
       if (entries.length < REVOCATION_PAGE_SIZE) break;
+      if (this.deps.clock.now() - sentAt > budgetMs) return;
     }
     this.prune(since);
     if (sentAt > this.syncedAt) this.syncedAt = sentAt;

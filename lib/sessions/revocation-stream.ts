@@ -56,6 +56,22 @@ export async function appendRevocations(deps: Deps, revocation: Revocation): Pro
 }
 
 /**
+ * The append of a revocation a script has already made (reuse detected, eviction by the
+ * session cap: the script decides what it revokes, so the append cannot go first). Tried a
+ * second time at once if the first fails, since no retry of the request will bring it back (the
+ * session is gone, a retry finds nothing to revoke); a second fault throws (503), and the
+ * session's access tokens then live on in stream-mode authorizers at most until they expire
+ * (docs/revocation.md).
+ */
+export async function appendAfterScript(deps: Deps, revocation: Revocation): Promise<void> {
+  try {
+    await appendRevocations(deps, revocation);
+  } catch {
+    await appendRevocations(deps, revocation);
+  }
+}
+
+/**
  * User-level revocation for paths that revoke a whole account (admin disable or delete):
  * every access token of the user issued at or before `issuedBefore` (default now) is denied by
  * stream-mode authorizers. Tokens are compared by their `iat` (whole seconds), so a token

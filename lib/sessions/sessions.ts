@@ -14,7 +14,7 @@ import { REVOKE_SESSIONS } from '../store/scripts/revoke-sessions';
 import { ROTATE_REFRESH_TOKEN } from '../store/scripts/rotate-refresh-token';
 import { securityEvent, securityEventArgs, type SecurityEvent } from '../security/events';
 import { formatRefreshToken, parseRefreshToken } from '../tokens/refresh-token';
-import { appendRevocations, streamsRevocations } from './revocation-stream';
+import { appendAfterScript, appendRevocations, streamsRevocations } from './revocation-stream';
 import { readUser, type RegisteredUser, type User } from '../users/users';
 
 /** How many rotation times a session keeps: tokens this many generations back can still get grace. */
@@ -177,7 +177,7 @@ export async function openSession(
       // Found by the script, so in the stream only after it: should this append fail, the
       // login answers 503 and the evicted session's access tokens live on in stream-mode
       // authorizers at most until they expire (docs/revocation.md).
-      await appendRevocations(deps, { userId: user.id, sessionIds: evicted });
+      await appendAfterScript(deps, { userId: user.id, sessionIds: evicted });
       return {
         sessionId,
         user: { id: user.id, email },
@@ -246,15 +246,10 @@ export async function rotateRefreshToken(deps: Deps, refreshToken: string): Prom
     // The script found the reuse and revoked the session; the stream learns of it before the
     // caller hears `token_reused`. Should the append fail: 503, and the session's access
     // tokens live on in stream-mode authorizers at most until they expire (docs/revocation.md).
-    await appendRevocations(deps, { userId, sessionIds: [sessionId] });
+    await appendAfterScript(deps, { userId, sessionIds: [sessionId] });
     return { outcome, sessionId, userId, email: expiresAt ?? '' };
   }
   if (outcome === 'disabled') return { outcome, sessionId, userId };
-  // Stream mode: a genuine token (its MAC verified) of a session that is gone. Should the
-  // session have been revoked by reuse detection or eviction, whose append after the script
-  // faulted, this append closes that gap: any later use of the token family re-announces it.
-  // Idempotent, and only the MAC key's holder can make such a token, so it cannot flood the stream.
-  if (streamsRevocations(deps)) await appendRevocations(deps, { userId, sessionIds: [sessionId] });
   return { outcome: 'invalid', sessionId };
 }
 

@@ -311,7 +311,36 @@ describe('fail closed, bounded, and strict mode unchanged', () => {
       await store.restartGateway();
       await store.waitUntilServing();
     }
+    // A failing Redis is asked at most every REVOCATION_POLL_MS: the next poll after that allows.
+    const restored = Date.now();
+    while ((await authorize(container, tokens.accessToken).catch(() => null)) === null) {
+      expect(Date.now() - restored, 'allowed again within two poll intervals').toBeLessThanOrEqual(2 * POLL_MS + 500);
+      await sleep(20);
+    }
+  });
+
+  it('after a failed poll, a failing Redis is asked at most every REVOCATION_POLL_MS', async () => {
+    const env = { ...store.env, ...STREAM, REDIS_KEY_PREFIX: `it-${randomBytes(6).toString('hex')}:` };
+    const writer = await createTestDeps(env);
+    const { tokens } = await registerAndLogin(writer);
+    const container = await createTestDeps(env);
     expect(await authorize(container, tokens.accessToken)).not.toBeNull();
+    const follower = revocationFollowerOf(container);
+    await store.closeGateway();
+    try {
+      await sleep(POLL_MS + 20);
+      const before = follower.polls;
+      const started = Date.now();
+      // Decisions for one poll interval: one failed poll, not one per decision.
+      while (Date.now() - started < POLL_MS - 50) {
+        await authorize(container, tokens.accessToken).catch(() => null);
+        await sleep(5);
+      }
+      expect(follower.polls - before).toBe(1);
+    } finally {
+      await store.restartGateway();
+      await store.waitUntilServing();
+    }
   });
 
   it('a hung Redis never extends the bound: the decision denies within the per-request timeout once stale', async () => {
@@ -430,7 +459,12 @@ describe('the authorizer function (functions/authorizer.ts) in stream mode', () 
         await store.restartGateway();
         await store.waitUntilServing();
       }
-      expect((await decide(tokens.accessToken)).isAuthorized).toBe(true);
+      // Allowed again by the next poll (a failing Redis is asked at most every REVOCATION_POLL_MS).
+      const restored = performance.now();
+      while (!(await decide(tokens.accessToken)).isAuthorized) {
+        expect(performance.now() - restored).toBeLessThanOrEqual(2 * POLL_MS + 500);
+        await sleep(20);
+      }
     } finally {
       restore();
     }
