@@ -13,9 +13,9 @@ import type {
   TotpEnrollment,
   User,
   UserRef,
-} from './contract';
+} from './contract.js';
 
-export type * from './contract';
+export type * from './contract.js';
 
 /**
  * Where the body transport keeps the refresh token (memory by default). Called inside the
@@ -231,8 +231,8 @@ export function createAuthClient(options: AuthClientOptions) {
   }
 
   /** Takes a token response as this tab's state; the events go out after the lock is released. */
-  function accept(tokens: TokenResponse | CookieTokenResponse): AuthState {
-    if (transport === 'body' && 'refreshToken' in tokens) storage.set(tokens.refreshToken);
+  function accept(tokens: TokenResponse | CookieTokenResponse, options: { keepRefreshToken?: boolean } = {}): AuthState {
+    if (transport === 'body' && 'refreshToken' in tokens && options.keepRefreshToken !== false) storage.set(tokens.refreshToken);
     const now = Date.now();
     state = { accessToken: tokens.accessToken, receivedAt: now, expiresAt: now + tokens.expiresIn * 1000, refreshExpiresAt: now + tokens.refreshExpiresIn * 1000, sessionId: tokens.sessionId, user: tokens.user };
     post({ type: 'state', state });
@@ -379,13 +379,14 @@ export function createAuthClient(options: AuthClientOptions) {
             outcome = await run();
           }
         } else outcome = await run();
-        // The app hears of it only now, with the lock released.
-        const events = pending;
-        pending = [];
-        for (const event of events) event();
         return outcome;
       } finally {
         inflight = null;
+        // The app hears of it only now, with the lock released; a failed refresh's events too
+        // (a logout another tab broadcast meanwhile), never held for a later refresh.
+        const events = pending;
+        pending = [];
+        for (const event of events) event();
       }
     })();
     return inflight;
@@ -393,8 +394,16 @@ export function createAuthClient(options: AuthClientOptions) {
 
   /** A valid access token (refreshed first when it expires soon), or null when signed out. */
   async function getAccessToken(): Promise<string | null> {
-    if (inflight) return (await inflight)?.accessToken ?? null;
     const current = state;
+    if (inflight) {
+      try {
+        return (await inflight)?.accessToken ?? null;
+      } catch (error) {
+        // The refresh another request started did not get through (429, 503, offline): the token still works.
+        if (current && state === current && fresh(current)) return current.accessToken;
+        throw error;
+      }
+    }
     if (current && current.expiresAt - Date.now() > leewayMs(current) + 1000) return current.accessToken;
     if (!current && transport === 'body' && !storage.get()) return null;
     try {
@@ -413,7 +422,9 @@ export function createAuthClient(options: AuthClientOptions) {
     try {
       return await call<T>(method, path, { ...init, token });
     } catch (error) {
-      if (!(error instanceof AuthClientError) || (error.status !== 401 && !(error.status === 403 && error.code === 'invalid_token'))) throw error;
+      // Only a refused token is worth a refresh: a wrong password or code (401 invalid_credentials,
+      // invalid_code) is the caller's answer, and sending it again would count it twice.
+      if (!(error instanceof AuthClientError) || error.code !== 'invalid_token') throw error;
       const retry = await tokenAfterRejection(token);
       if (!retry) throw error;
       return call<T>(method, path, { ...init, token: retry });
@@ -483,7 +494,7 @@ export function createAuthClient(options: AuthClientOptions) {
       if (was || transport === 'cookie' || storage.get()) await authed<void>('POST', path, { credentials: true });
     } catch (error) {
       // No session left to end (refused token, refresh refused): signed out all the same.
-      if (!(error instanceof AuthClientError) || error.status !== 401) throw error;
+      if (!(error instanceof AuthClientError) || error.code !== 'invalid_token') throw error;
     }
     const user = (state ?? was)?.user;
     signOut('logout', path === '/auth/logout-all' && user ? { userId: user.id } : { sessionId: (state ?? was)?.sessionId }, (state ?? was) !== null);
@@ -558,7 +569,10 @@ export function createAuthClient(options: AuthClientOptions) {
       },
       /** Renews `aal` 2 for this session (sudo mode) with a code or a recovery code. */
       stepUp: async (factor: { code: string } | { recoveryCode: string }): Promise<void> => {
-        const next = accept(await authed<TokenResponse | CookieTokenResponse>('POST', '/auth/mfa/step-up', { body: factor, credentials: true }));
+        // The session's refresh token is not rotated by a step-up, and another tab may have
+        // rotated it meanwhile: the answer's copy is not kept (body), and no cookie is taken (no
+        // credentials), so a newer token is never overwritten by an older one.
+        const next = accept(await authed<TokenResponse | CookieTokenResponse>('POST', '/auth/mfa/step-up', { body: factor }), { keepRefreshToken: false });
         emit('refreshed', { user: next.user, sessionId: next.sessionId, expiresAt: next.expiresAt });
       },
       totp: {

@@ -317,6 +317,18 @@ describe('SDK: multi-factor', () => {
 
 // The WebAuthn ceremonies themselves (passkeys.register, passkeys.login, mfa.verify with a
 // passkey) run in Chromium: tests/browser/passkeys.test.ts.
+describe('SDK: a wrong password or code is the caller\'s answer', () => {
+  it('is not retried after a refresh (it would count twice against the limits)', async () => {
+    const { auth, calls, refreshes } = await signedIn('wrong-input');
+    await auth.mfa.totp.enroll();
+    const before = calls.length;
+    expect(await rejection(auth.mfa.totp.confirm('000000'))).toMatchObject({ code: 'invalid_code', status: 401 });
+    expect(await rejection(auth.password.change({ currentPassword: 'not the password', newPassword: 'a new password 1' }))).toMatchObject({ code: 'invalid_credentials', status: 401 });
+    expect(calls.slice(before)).toEqual(['/auth/mfa/totp/confirm', '/auth/password/change']);
+    expect(refreshes()).toBe(0);
+  });
+});
+
 describe('SDK: passkey management and security activity', () => {
   it('securityEvents.list(): the user’s activity, newest first', async () => {
     const { auth } = await signedIn('events');
