@@ -159,7 +159,11 @@ export function createAuthClient(options: AuthClientOptions) {
     }
   }
 
-  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
+  // Tabs of one origin share a channel. Outside a browser (Node has BroadcastChannel too) every
+  // client of the process would share it, and one user's client could take another's session:
+  // there, only clients given the same `name` share state.
+  const inBrowser = (globalThis as { document?: unknown }).document !== undefined;
+  const channel = typeof BroadcastChannel === 'function' && (inBrowser || options.name !== undefined) ? new BroadcastChannel(name) : undefined;
   // Node: a channel must not keep the process alive.
   (channel as { unref?: () => void } | undefined)?.unref?.();
   const stateWaiters: (() => void)[] = [];
@@ -467,7 +471,8 @@ export function createAuthClient(options: AuthClientOptions) {
   }
 
   const device = () => (options.device ? { device: options.device } : {});
-  const loginTransport = () => (transport === 'cookie' ? { transport } : {});
+  // Always said: a server whose REFRESH_TOKEN_TRANSPORT default is the other one must not decide.
+  const loginTransport = () => ({ transport });
 
   function loginAnswer(answer: TokenResponse | CookieTokenResponse | MfaChallenge): LoginResult {
     if ('mfaRequired' in answer) return { status: 'mfaRequired', mfaToken: answer.mfaToken, methods: answer.methods, expiresIn: answer.expiresIn };

@@ -317,6 +317,18 @@ describe('SDK: multi-factor', () => {
 
 // The WebAuthn ceremonies themselves (passkeys.register, passkeys.login, mfa.verify with a
 // passkey) run in Chromium: tests/browser/passkeys.test.ts.
+describe('SDK: clients of one Node process', () => {
+  it('share no state unless given one name: one user\'s client never takes another\'s session', async () => {
+    const idle = client({ storage: memoryStorage() });
+    const other = await signedIn('neighbour');
+    await other.auth.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(idle.auth.user).toBeNull();
+    expect(idle.events).toEqual([]);
+    idle.auth.close();
+  });
+});
+
 describe('SDK: a wrong password or code is the caller\'s answer', () => {
   it('is not retried after a refresh (it would count twice against the limits)', async () => {
     const { auth, calls, refreshes } = await signedIn('wrong-input');
