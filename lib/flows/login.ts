@@ -8,7 +8,7 @@ import { sendSecurityNotice } from '../security/notices';
 import { openSession, sanitizeDeviceName } from '../sessions/sessions';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
 import { normalizePassword } from '../users/passwords';
-import { checkPassword, deviceTags, findCredentials, normalizeEmail, rememberDevice, upgradePasswordHash } from '../users/users';
+import { checkPassword, findCredentials, normalizeEmail, recognizeDevice, rememberDevice, upgradePasswordHash } from '../users/users';
 import { limit } from './limit';
 
 export interface LoginInput {
@@ -48,10 +48,8 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
     deps.rateLimiter.peek(failures, deps.clock.now()),
     findCredentials(deps.pipelinedRedis, deps.keys, email),
   ]);
-  const [device, ...previous] = deviceTags(deps.config, context.ip) as [string, ...string[]];
-  const knownAs = credentials?.knownDevices.find((tag) => tag === device || previous.includes(tag));
-  const known = knownAs !== undefined;
-  if (limited.exhausted.has('loginFailuresPerAccountIp') || (limited.exhausted.has('loginFailuresPerAccount') && !known)) {
+  const device = recognizeDevice(deps.config, credentials?.knownDevices ?? [], context.ip);
+  if (limited.exhausted.has('loginFailuresPerAccountIp') || (limited.exhausted.has('loginFailuresPerAccount') && !device.known)) {
     deps.logger.event('rate_limited', context, { outcome: 'denied', reason: 'login' });
     throw new AuthError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(limited.retryAfterMs / 1000)) });
   }
@@ -80,12 +78,12 @@ export async function login(deps: Deps, input: LoginInput, context: RequestConte
       if (error instanceof AuthError && error.code === 'account_disabled') deps.logger.event('login_failed', context, { outcome: 'denied', userId: user.id, reason: 'account_disabled' });
       throw error;
     }),
-    knownAs === device ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device),
+    device.current ? undefined : rememberDevice(deps.pipelinedRedis, deps.keys, credentials, device.tag),
   ]);
   // A correct password from a device (client IP) the account has not seen among its last
   // known ones: a notice (not for the account's very first sign-in). Before the second factor,
   // so a stolen password alone is reported too.
-  if (!known && credentials.knownDevices.length > 0) {
+  if (device.isNew) {
     await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sanitizeDeviceName(sessionDevice.name), userId: user.id });
   }
   if ('mfaRequired' in session) {

@@ -23,7 +23,7 @@ import { recordSecurityEvent, securityEvent } from '../security/events';
 import { sendSecurityNotice } from '../security/notices';
 import { guardStore } from '../store/redis';
 import { issueTokens, type TokenResponse } from '../tokens/token-response';
-import { deviceTags, findCredentials, normalizeEmail, readUser, rememberDevice } from '../users/users';
+import { findCredentials, normalizeEmail, readUser, recognizeDevice, rememberDevice } from '../users/users';
 import { CHALLENGE_TTL_MS, newChallenge, storeChallenge, takeChallenge, type PendingCeremony } from './challenges';
 import { addPasskey, MAX_PASSKEYS, passkeyView, readPasskey, readPasskeys, recordPasskeyUse, removePasskey, type PasskeyView, type StoredPasskey } from './store';
 
@@ -282,11 +282,10 @@ async function noticeNewDevice(deps: Deps, user: { id: string; email: string }, 
   try {
     const credentials = await findCredentials(deps.redis, deps.keys, user.email);
     if (!credentials || credentials.id !== user.id) return;
-    const [tag, ...previous] = deviceTags(deps.config, context.ip) as [string, ...string[]];
-    const knownAs = credentials.knownDevices.find((known) => known === tag || previous.includes(known));
-    if (knownAs === tag) return;
-    await rememberDevice(deps.redis, deps.keys, credentials, tag);
-    if (knownAs === undefined && credentials.knownDevices.length > 0) {
+    const recognized = recognizeDevice(deps.config, credentials.knownDevices, context.ip);
+    if (recognized.current) return;
+    await rememberDevice(deps.redis, deps.keys, credentials, recognized.tag);
+    if (recognized.isNew) {
       await sendSecurityNotice(deps, 'new_device', user.email, context, { deviceName: sanitizeDeviceName(device.name), userId: user.id });
     }
   } catch (error) {

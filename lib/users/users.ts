@@ -110,6 +110,25 @@ export function deviceTags(config: Config, ip: string): string[] {
   return config.deviceTagKeys.map((key) => createHmac('sha256', key).update(ip).digest().subarray(0, 12).toString('base64url'));
 }
 
+/** How an account knows the device (client IP) a sign-in comes from. */
+export interface DeviceRecognition {
+  /** The device's tag under the current key (the one to remember). */
+  tag: string;
+  /** Among the account's known devices (under the current key or a previous one). */
+  known: boolean;
+  /** Known under the current key: nothing to remember. */
+  current: boolean;
+  /** Unknown to an account that has signed in before: the new-device notice (not for a first sign-in). */
+  isNew: boolean;
+}
+
+/** Recognizes the device of a sign-in among the account's known devices ({@link deviceTags}). No store request. */
+export function recognizeDevice(config: Config, knownDevices: string[], ip: string): DeviceRecognition {
+  const [tag, ...previous] = deviceTags(config, ip) as [string, ...string[]];
+  const knownAs = knownDevices.find((known) => known === tag || previous.includes(known));
+  return { tag, known: knownAs !== undefined, current: knownAs === tag, isNew: knownAs === undefined && knownDevices.length > 0 };
+}
+
 /**
  * Remembers the device as known to the account (after a correct password). One store request,
  * on the client given: login passes its same-tick pipelined client, so this and the session's
