@@ -481,10 +481,10 @@ export function createAuthClient(options: AuthClientOptions) {
 
   /** The WebAuthn browser half, loaded only by the passkey calls. */
   const webauthn = () => import('@simplewebauthn/browser');
-  /** Request options answers carry a `challengeId` next to (or around) the WebAuthn options. */
+  /** Request options answers are the WebAuthn options with a `challengeId` next to them. */
   function splitOptions(answer: Record<string, unknown>): { challengeId: string; optionsJSON: any } {
-    const { challengeId, options: nested, ...rest } = answer;
-    return { challengeId: challengeId as string, optionsJSON: nested ?? rest };
+    const { challengeId, ...optionsJSON } = answer;
+    return { challengeId: challengeId as string, optionsJSON };
   }
 
   async function passkeyAssertion(answer: Record<string, unknown>) {
