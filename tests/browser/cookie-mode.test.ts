@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inbox } from '../support/inbox';
 import { stepAt, totpCode } from '../support/totp';
@@ -14,8 +15,6 @@ import { stepAt, totpCode } from '../support/totp';
  * stack: cookie transport, reload, HttpOnly, parallel refreshes, logout, and a forged refresh
  * from another origin of the same site.
  */
-// Found (or installed) by tests/support/browser-setup.ts.
-const CHROMIUM = inject('chromiumPath');
 const ARTIFACTS = path.resolve(__dirname, '../artifacts');
 const api = inject('browserApiUrl');
 const examples = inject('browserExamplesUrl');
@@ -28,11 +27,7 @@ let attacker: Server;
 let attackerUrl: string;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext();
   page = await context.newPage();
   // A second origin of the same site (another port on localhost): SameSite lets the cookie

@@ -1,4 +1,5 @@
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
+import { type Browser, type CDPSession, type Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { stepAt, totpCode } from '../support/totp';
@@ -10,7 +11,6 @@ import { stepAt, totpCode } from '../support/totp';
  * serverless-offline. Add a passkey, sign out, sign in with it (no email, no password), remove
  * it, and see that it signs in no more.
  */
-const CHROMIUM = inject('chromiumPath');
 const examples = inject('browserExamplesUrl');
 
 let browser: Browser;
@@ -19,7 +19,7 @@ let cdp: CDPSession;
 let authenticatorId: string;
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
   const context = await browser.newContext();
   page = await context.newPage();
   cdp = await context.newCDPSession(page);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // Callbacks passed to page.evaluate run in the browser; they reach its globals through
@@ -10,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
  * against the stack, whose auth log says how many refreshes the server saw. Access tokens live
  * 12 s here (tests/support/browser-setup.ts), so the SDK refreshes within 6 s of expiry.
  */
-const CHROMIUM = inject('chromiumPath');
 const api = inject('browserApiUrl');
 const examples = inject('browserExamplesUrl');
 
@@ -62,11 +62,7 @@ async function openTab(): Promise<Page> {
 }
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext();
   tabA = await openTab();
   tabB = await openTab();
